@@ -1,0 +1,36 @@
+//! Server settings, from flags or `MENTORTRACK_*` environment variables.
+
+use std::sync::Arc;
+
+use crate::auth::throttle;
+use crate::db::Db;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Mark cookies `Secure` even on plain HTTP requests (set when TLS ends at a proxy that
+    /// does not send `X-Forwarded-Proto`).
+    pub cookie_secure: bool,
+    /// Trust `X-Forwarded-For` / `X-Forwarded-Proto` from a reverse proxy.
+    pub trust_proxy: bool,
+    pub login_limits: throttle::Limits,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            cookie_secure: false,
+            trust_proxy: false,
+            login_limits: throttle::Limits::default(),
+            body_limit: 2 * 1024 * 1024,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+}

@@ -1,0 +1,56 @@
+//! The home page: the figures that matter to the signed-in role.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+
+use super::{Ctx, SignedIn, render};
+use crate::authz::Role;
+use crate::config::AppState;
+use crate::domain::assignments::{self, Assignment};
+use crate::domain::audit::{self, AuditEntry};
+use crate::error::AppError;
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    ctx: Ctx,
+    providers: i64,
+    facilities: i64,
+    organisations: i64,
+    my_facilities: Vec<Assignment>,
+    recent: Vec<AuditEntry>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    SignedIn { ctx, actor }: SignedIn,
+) -> Result<Response, AppError> {
+    let scope = actor.org_scope();
+    let (providers, facilities, organisations): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM providers WHERE $1 IS NULL OR organisation_id = $1),
+                (SELECT COUNT(*) FROM org_units WHERE level = 'facility'),
+                (SELECT COUNT(*) FROM organisations WHERE $1 IS NULL OR id = $1)",
+    )
+    .bind(scope)
+    .fetch_one(state.db.pool())
+    .await?;
+    let my_facilities = if actor.role == Role::Mentor {
+        assignments::list(&state.db, &actor, actor.user_id).await?
+    } else {
+        Vec::new()
+    };
+    let recent = if ctx.sees_audit() {
+        audit::recent(&state.db, &actor, 10).await?
+    } else {
+        Vec::new()
+    };
+    Ok(render(&DashboardPage {
+        ctx,
+        providers,
+        facilities,
+        organisations,
+        my_facilities,
+        recent,
+    }))
+}

@@ -1,0 +1,567 @@
+//! Every route × every role × a record of the actor's own organisation and of another: the
+//! status each must get. A partner reading or changing another partner's record fails this
+//! test, and so does an API route added without a row here.
+
+use mentortrack_tests::{Fixture, Party, TestApp, engine_tests};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// Expected statuses: admin, manager, org admin on own, org admin on other, mentor on own,
+/// mentor on other. Admins and managers are tried on both partners' records.
+type Expect = [u16; 6];
+
+struct Case {
+    name: &'static str,
+    method: Method,
+    /// `/api/...` routes use a bearer token; others a signed-in browser.
+    path: fn(&Party, &Fixture) -> String,
+    body: fn(&Party, &Fixture) -> Value,
+    expect: Expect,
+}
+
+fn unique() -> u64 {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+fn none(_: &Party, _: &Fixture) -> Value {
+    json!({})
+}
+
+fn provider_body(p: &Party, _: &Fixture) -> Value {
+    json!({"name": "Renamed Provider", "cadre": "nurse", "facility_id": p.facility.id})
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "api get organisation",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/organisations/{}", p.org.id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api list organisations",
+            method: Method::GET,
+            path: |_, _| "/api/v1/organisations".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "api create organisation",
+            method: Method::POST,
+            path: |_, _| "/api/v1/organisations".into(),
+            body: |p, _| json!({"code": format!("N{}", p.org.code), "name": "New", "kind": "ngo"}),
+            expect: [201, 403, 403, 403, 403, 403],
+        },
+        Case {
+            name: "api get provider",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/providers/{}", p.provider_id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api update provider",
+            method: Method::PUT,
+            path: |p, _| format!("/api/v1/providers/{}", p.provider_id),
+            body: provider_body,
+            expect: [200, 403, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api create provider",
+            method: Method::POST,
+            path: |_, _| "/api/v1/providers".into(),
+            body: |p, _| json!({"organisation_id": p.org.id, "facility_id": p.facility.id, "name": "New Provider", "cadre": "midwife"}),
+            expect: [201, 403, 201, 422, 201, 422],
+        },
+        Case {
+            name: "api list providers",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/providers?organisation_id={}", p.org.id),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "api get user",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/users/{}", p.mentor_id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api update user",
+            method: Method::PATCH,
+            path: |p, _| format!("/api/v1/users/{}", p.mentor_id),
+            body: |_, _| json!({"display_name": "Renamed Mentor"}),
+            expect: [200, 403, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api list users",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/users?organisation_id={}", p.org.id),
+            body: none,
+            expect: [200, 200, 200, 404, 403, 403],
+        },
+        Case {
+            name: "api create user",
+            method: Method::POST,
+            path: |_, _| "/api/v1/users".into(),
+            body: |p, _| json!({"organisation_id": p.org.id, "email": format!("new{}-{}@example.org", p.org.id, unique()), "display_name": "New", "role": "mentor", "password": "a-long-password"}),
+            expect: [201, 403, 201, 422, 403, 403],
+        },
+        Case {
+            name: "api list assignments",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/users/{}/assignments", p.mentor_id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api add assignment",
+            method: Method::POST,
+            path: |p, _| format!("/api/v1/users/{}/assignments", p.mentor_id),
+            body: |_, f| json!({"facility_id": f.unassigned_facility.id}),
+            expect: [200, 403, 200, 404, 403, 404],
+        },
+        Case {
+            name: "api remove assignment",
+            method: Method::DELETE,
+            path: |p, _| format!("/api/v1/users/{}/assignments/{}", p.mentor_id, 999_999),
+            body: none,
+            expect: [404, 403, 404, 404, 403, 404],
+        },
+        Case {
+            name: "api audit of provider",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/audit?entity=provider&entity_id={}", p.provider_id),
+            body: none,
+            expect: [200, 200, 200, 404, 404, 404],
+        },
+        Case {
+            name: "api recent audit",
+            method: Method::GET,
+            path: |_, _| "/api/v1/audit".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 403, 403],
+        },
+        Case {
+            name: "api list org units",
+            method: Method::GET,
+            path: |_, _| "/api/v1/org-units".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "api get org unit",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/org-units/{}", p.facility.id),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "api create org unit",
+            method: Method::POST,
+            path: |_, _| "/api/v1/org-units".into(),
+            body: |p, f| json!({"parent_id": f.district.id, "level": "facility", "facility_type": "health_post", "code": format!("NEW-{}", p.org.code), "name": "New Post"}),
+            expect: [201, 403, 403, 403, 403, 403],
+        },
+        Case {
+            name: "api me",
+            method: Method::GET,
+            path: |_, _| "/api/v1/me".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        // Pages.
+        Case {
+            name: "page organisation",
+            method: Method::GET,
+            path: |p, _| format!("/organisations/{}", p.org.id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "page provider",
+            method: Method::GET,
+            path: |p, _| format!("/providers/{}", p.provider_id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "page edit provider",
+            method: Method::GET,
+            path: |p, _| format!("/providers/{}/edit", p.provider_id),
+            body: none,
+            expect: [200, 403, 200, 404, 200, 404],
+        },
+        Case {
+            name: "page save provider",
+            method: Method::POST,
+            path: |p, _| format!("/providers/{}", p.provider_id),
+            body: |p, _| json!({"name": "Saved Provider", "cadre": "midwife", "facility_id": p.facility.id.to_string(), "active": "on"}),
+            expect: [303, 403, 303, 404, 303, 404],
+        },
+        Case {
+            name: "page new provider",
+            method: Method::GET,
+            path: |_, _| "/providers/new".into(),
+            body: none,
+            expect: [200, 403, 200, 200, 200, 200],
+        },
+        Case {
+            name: "page user",
+            method: Method::GET,
+            path: |p, _| format!("/users/{}", p.org_admin_id()),
+            body: none,
+            expect: [200, 200, 200, 404, 404, 404],
+        },
+        Case {
+            name: "page save user",
+            method: Method::POST,
+            path: |p, _| format!("/users/{}", p.mentor_id),
+            body: |_, _| json!({"display_name": "Web Renamed", "role": "mentor", "language": "en", "active": "on"}),
+            expect: [303, 403, 303, 404, 303, 404],
+        },
+        Case {
+            name: "page users",
+            method: Method::GET,
+            path: |_, _| "/users".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 403, 403],
+        },
+        Case {
+            name: "page new user",
+            method: Method::GET,
+            path: |_, _| "/users/new".into(),
+            body: none,
+            expect: [200, 403, 200, 200, 403, 403],
+        },
+        Case {
+            name: "page add assignment",
+            method: Method::POST,
+            path: |p, _| format!("/users/{}/assignments", p.mentor_id),
+            body: |_, f| json!({"facility_id": f.unassigned_facility.id.to_string()}),
+            expect: [303, 403, 303, 404, 403, 404],
+        },
+        // Last: it changes the mentor's role for the rows after it.
+        Case {
+            name: "api promote user",
+            method: Method::PATCH,
+            path: |p, _| format!("/api/v1/users/{}", p.mentor_id),
+            body: |_, _| json!({"role": "org_admin"}),
+            expect: [200, 403, 200, 404, 422, 404],
+        },
+        Case {
+            name: "page create organisation",
+            method: Method::POST,
+            path: |_, _| "/organisations".into(),
+            body: |p, _| json!({"code": format!("W{}", p.org.code), "name": "Web Org", "kind": "ngo"}),
+            expect: [303, 403, 403, 403, 403, 403],
+        },
+    ]
+}
+
+trait OrgAdminId {
+    fn org_admin_id(&self) -> i64;
+}
+
+impl OrgAdminId for Party {
+    /// The org admin was created just before the mentor.
+    fn org_admin_id(&self) -> i64 {
+        self.mentor_id - 1
+    }
+}
+
+enum Caller {
+    Api(mentortrack_tests::Api),
+    Web(mentortrack_tests::Web),
+}
+
+async fn call(caller: &Caller, case: &Case, target: &Party, f: &Fixture) -> u16 {
+    let path = (case.path)(target, f);
+    let body = (case.body)(target, f);
+    match caller {
+        Caller::Api(api) => api
+            .send(case.method.clone(), &path, &body)
+            .await
+            .status()
+            .as_u16(),
+        Caller::Web(web) => {
+            if case.method == Method::GET {
+                web.get(&path).await.status().as_u16()
+            } else {
+                let fields: Vec<(String, String)> = body
+                    .as_object()
+                    .map(|o| {
+                        o.iter()
+                            .map(|(k, v)| {
+                                (
+                                    k.clone(),
+                                    v.as_str()
+                                        .map(str::to_string)
+                                        .unwrap_or_else(|| v.to_string()),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let refs: Vec<(&str, &str)> = fields
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                web.post(&path, &refs).await.status().as_u16()
+            }
+        }
+    }
+}
+
+async fn run_matrix(first: TestApp) {
+    let labels = ["admin", "manager", "org admin of A", "mentor of A"];
+    let mut failures = Vec::new();
+    let engine = first.engine;
+    let mut spare = Some(first);
+    for label in labels {
+        // Each actor on a fresh programme, so one actor's changes cannot mask another's result.
+        let app = match spare.take() {
+            Some(app) => app,
+            None => TestApp::spawn(engine).await,
+        };
+        let f = app.seed().await;
+        let email = match label {
+            "admin" => f.admin.clone(),
+            "manager" => f.manager.clone(),
+            "org admin of A" => f.a.org_admin.clone(),
+            _ => f.a.mentor.clone(),
+        };
+        let email = &email;
+        let api = Caller::Api(app.api(email).await);
+        let web = Caller::Web(app.sign_in(email).await);
+        for case in cases() {
+            let caller = if case.name.starts_with("api") {
+                &api
+            } else {
+                &web
+            };
+            let (own_idx, other_idx) = match label {
+                "admin" => (0, 0),
+                "manager" => (1, 1),
+                "org admin of A" => (2, 3),
+                _ => (4, 5),
+            };
+            for (target, idx, which) in [(&f.a, own_idx, "A"), (&f.b, other_idx, "B")] {
+                let got = call(caller, &case, target, &f).await;
+                let want = case.expect[idx];
+                if got != want {
+                    failures.push(format!(
+                        "{label} → {} on {which}'s record: got {got}, expected {want}",
+                        case.name
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "authorisation matrix failures:\n{}",
+        failures.join("\n")
+    );
+}
+
+async fn run_lists_do_not_leak(app: TestApp) {
+    let f = app.seed().await;
+    for email in [&f.a.org_admin, &f.a.mentor] {
+        let api = app.api(email).await;
+        let body: Value = api
+            .get("/api/v1/providers?per_page=200")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let orgs: Vec<i64> = body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["organisation_id"].as_i64().unwrap())
+            .collect();
+        assert!(!orgs.is_empty());
+        assert!(
+            orgs.iter().all(|o| *o == f.a.org.id),
+            "{email} sees other partners' providers: {orgs:?}"
+        );
+        let asked_other: Value = api
+            .get(&format!("/api/v1/providers?organisation_id={}", f.b.org.id))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            asked_other["total"], 0,
+            "asking for B's providers by id must return none"
+        );
+        let orgs: Value = api.get("/api/v1/organisations").await.json().await.unwrap();
+        let ids: Vec<i64> = orgs
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ids, vec![f.a.org.id]);
+
+        let web = app.sign_in(email).await;
+        let (_, page) = web.html("/providers?q=Provider").await;
+        let names = mentortrack_tests::texts(&page, "#providers tbody td a");
+        assert!(names.iter().any(|n| n.contains("RAM")), "{names:?}");
+        assert!(
+            !names.iter().any(|n| n.contains("RPA")),
+            "{email} sees B's provider on the list page: {names:?}"
+        );
+        let (_, facility) = web.html(&format!("/facilities/{}", f.b.facility.id)).await;
+        let at_b = mentortrack_tests::texts(&facility, "#facility-providers li");
+        assert!(
+            !at_b.iter().any(|n| n.contains("RPA")),
+            "{email} sees B's provider on B's facility page"
+        );
+    }
+    // Managers see both.
+    let api = app.api(&f.manager).await;
+    let body: Value = api
+        .get("/api/v1/providers?per_page=200")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["total"], 2);
+}
+
+/// Unauthenticated callers get 401 from every API route and the login page from every page.
+async fn run_anonymous(app: TestApp) {
+    let f = app.seed().await;
+    let client = app.client();
+    for case in cases() {
+        let path = (case.path)(&f.a, &f);
+        let response = client
+            .request(case.method.clone(), app.at(&path))
+            .json(&(case.body)(&f.a, &f))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        if case.name.starts_with("api") {
+            assert_eq!(status, 401, "{} without a token", case.name);
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "unauthenticated");
+        } else if case.method == Method::GET {
+            assert_eq!(status, 303, "{} without a session", case.name);
+        } else {
+            assert_eq!(
+                status, 403,
+                "{} without a session must fail the CSRF check",
+                case.name
+            );
+        }
+    }
+    // A made-up token is no better than none.
+    let r = client
+        .get(app.at("/api/v1/me"))
+        .bearer_auth("mt_forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+/// Every documented API route has at least one row in the matrix.
+#[test]
+fn every_api_route_is_in_the_matrix() {
+    let doc = mentortrack::api::openapi();
+    let mut missing = Vec::new();
+    for (path, item) in doc.paths.paths.iter() {
+        let methods = [
+            ("GET", item.get.is_some()),
+            ("POST", item.post.is_some()),
+            ("PUT", item.put.is_some()),
+            ("PATCH", item.patch.is_some()),
+            ("DELETE", item.delete.is_some()),
+        ];
+        for (method, present) in methods {
+            if !present || path == "/api/v1/auth/token" {
+                continue;
+            }
+            let covered = cases()
+                .iter()
+                .any(|c| c.method.as_str() == method && route_matches(path, &c.path_template()));
+            if !covered {
+                missing.push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "API routes missing from the authorisation matrix: {missing:?}"
+    );
+}
+
+fn route_matches(template: &str, concrete: &str) -> bool {
+    let concrete = concrete.split('?').next().unwrap_or("");
+    let t: Vec<_> = template.split('/').collect();
+    let c: Vec<_> = concrete.split('/').collect();
+    t.len() == c.len() && t.iter().zip(&c).all(|(a, b)| a.starts_with('{') || a == b)
+}
+
+impl Case {
+    /// The path with made-up ids, to compare against route templates.
+    fn path_template(&self) -> String {
+        let dummy = dummy_fixture();
+        (self.path)(&dummy.a, &dummy)
+    }
+}
+
+fn dummy_fixture() -> Fixture {
+    use mentortrack::domain::org_units::OrgUnit;
+    use mentortrack::domain::organisations::Organisation;
+    let org = Organisation {
+        id: 1,
+        code: "X".into(),
+        name: "X".into(),
+        kind: "ngo".into(),
+        country: None,
+        created_at: String::new(),
+        updated_at: String::new(),
+    };
+    let unit = OrgUnit {
+        id: 1,
+        parent_id: None,
+        level: "facility".into(),
+        facility_type: None,
+        code: "X".into(),
+        name: "X".into(),
+        path: String::new(),
+        created_at: String::new(),
+        updated_at: String::new(),
+    };
+    let party = || Party {
+        org: org.clone(),
+        org_admin: String::new(),
+        mentor: String::new(),
+        mentor_id: 2,
+        facility: unit.clone(),
+        provider_id: 3,
+    };
+    Fixture {
+        admin: String::new(),
+        manager: String::new(),
+        pm: org.clone(),
+        a: party(),
+        b: party(),
+        district: unit.clone(),
+        unassigned_facility: unit.clone(),
+    }
+}
+
+engine_tests! {
+    async fn authorisation_matrix(app) { run_matrix(app).await }
+    async fn lists_never_include_other_partners_records(app) { run_lists_do_not_leak(app).await }
+    async fn anonymous_callers_are_turned_away(app) { run_anonymous(app).await }
+}
