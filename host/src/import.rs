@@ -80,9 +80,7 @@ fn progress(len: usize, show: bool, what: &str) -> ProgressBar {
 type ParsedRows<T> = (Vec<(u64, T)>, Vec<RowError>);
 
 /// Reads rows of `T` with their line numbers; a row that does not even parse is a row error.
-fn read_rows<T: for<'de> Deserialize<'de>>(
-    bytes: &[u8],
-) -> Result<ParsedRows<T>, ImportError> {
+fn read_rows<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<ParsedRows<T>, ImportError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(bytes);
