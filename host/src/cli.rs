@@ -39,6 +39,50 @@ pub enum Command {
     User(UserCommand),
     /// Import facilities or providers from a CSV file (all rows or none).
     Import(ImportArgs),
+    /// Test, install or start partner plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PluginCommand {
+    /// Run a plugin under production limits: print its manifest and checklists, score each
+    /// fixture twice, and report fuel, memory, output size and whether the runs agreed.
+    Test {
+        /// The plugin component (.wasm).
+        file: PathBuf,
+        /// JSON fixtures: [{"checklist": "...", "responses": [{"item_id": "...", "answer": {"type": "yes"}}]}].
+        /// Without it, each checklist is scored with its best and its worst answers.
+        #[arg(long)]
+        responses: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        plugins: PluginArgs,
+    },
+    /// Check and store a plugin version (its publisher must be an organisation here).
+    Install {
+        file: PathBuf,
+        /// Also make it the active version of its plugin.
+        #[arg(long)]
+        activate: bool,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        plugins: PluginArgs,
+    },
+    /// Start a new plugin project that builds and passes its tests at once.
+    New {
+        /// The plugin's id, e.g. `emonc-drills` (lowercase letters, digits and '-').
+        name: String,
+        /// Your organisation's code, e.g. RAM.
+        #[arg(long, default_value = "MYORG")]
+        publisher: String,
+        /// Where to create the project (default: ./NAME).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -62,6 +106,44 @@ pub struct ServeArgs {
     /// Trust X-Forwarded-For and X-Forwarded-Proto from a reverse proxy in front.
     #[arg(long, env = "MENTORTRACK_TRUST_PROXY")]
     pub trust_proxy: bool,
+    #[command(flatten)]
+    pub plugins: PluginArgs,
+}
+
+/// Where compiled plugins are cached, and the limits plugins run under.
+#[derive(Args, Debug, Clone)]
+pub struct PluginArgs {
+    /// Directory for compiled plugins (kept between starts so they load fast).
+    #[arg(
+        long,
+        env = "MENTORTRACK_PLUGIN_CACHE",
+        default_value = "data/plugin-cache"
+    )]
+    pub plugin_cache: PathBuf,
+    /// Fuel (roughly, WebAssembly instructions) one plugin call may use.
+    #[arg(long, env = "MENTORTRACK_PLUGIN_FUEL", default_value_t = crate::plugins::Limits::default().fuel)]
+    pub plugin_fuel: u64,
+    /// Milliseconds one plugin call may take.
+    #[arg(long, env = "MENTORTRACK_PLUGIN_TIMEOUT_MS", default_value_t = 2000)]
+    pub plugin_timeout_ms: u64,
+    /// Memory one plugin call may use, in MiB.
+    #[arg(long, env = "MENTORTRACK_PLUGIN_MEMORY_MIB", default_value_t = 64)]
+    pub plugin_memory_mib: usize,
+}
+
+impl PluginArgs {
+    pub fn limits(&self) -> crate::plugins::Limits {
+        crate::plugins::Limits {
+            fuel: self.plugin_fuel,
+            wall_clock: std::time::Duration::from_millis(self.plugin_timeout_ms.max(1)),
+            memory_bytes: self.plugin_memory_mib.max(1) << 20,
+            ..crate::plugins::Limits::default()
+        }
+    }
+
+    pub fn runtime(&self) -> anyhow::Result<crate::plugins::Runtime> {
+        crate::plugins::Runtime::new(self.limits(), Some(self.plugin_cache.clone()))
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -136,6 +218,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::open(&url).await?;
             let summary = crate::demo::load(&db).await?;
             println!("{summary}");
+            install_bundled_plugins(&db, &args.plugins).await?;
             serve(db, &args).await
         }
         Command::Migrate(args) => {
@@ -173,6 +256,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Plugin(command) => plugin_command(command).await,
         Command::Import(args) => {
             let url = database_url(&args.db, db::DEFAULT_SQLITE_URL);
             let db = Db::open(&url).await?;
@@ -181,16 +265,144 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The demo's partners ship their real plugins: install and activate each one once.
+async fn install_bundled_plugins(db: &Db, plugins: &PluginArgs) -> anyhow::Result<()> {
+    use crate::plugins::lifecycle::{self, Change};
+    let registry = crate::plugins::Registry::start(db.clone(), plugins.runtime()?).await?;
+    for (file, bytes) in crate::plugins::BUNDLED {
+        let installed = lifecycle::install(db, &registry, None, bytes.to_vec())
+            .await
+            .map_err(|e| explain(e).context(format!("installing the bundled plugin {file}")))?;
+        let v = installed.version;
+        if v.status == "inactive" && v.quarantined_at.is_none() {
+            lifecycle::change(db, &registry, None, v.id, Change::Activate)
+                .await
+                .map_err(explain)?;
+        }
+        println!(
+            "plugin {} {} by {}: {}",
+            v.plugin_key,
+            v.version,
+            v.organisation_code,
+            if installed.created {
+                "installed and activated"
+            } else {
+                "ready"
+            }
+        );
+    }
+    Ok(())
+}
+
 async fn serve(db: Db, args: &ServeArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let registry = crate::plugins::Registry::start(db.clone(), args.plugins.runtime()?).await?;
+    registry.watch(std::time::Duration::from_secs(2));
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "plugins loaded"
+    );
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("listening on {}", args.bind))?;
     tracing::info!(address = %args.bind, database = db.kind().name(), "mentortrack listening");
     println!("mentortrack is listening on http://{}", args.bind);
-    let app = crate::server::app(db.clone(), config(args));
+    let app = crate::server::app(db.clone(), config(args), registry);
     crate::server::serve(listener, app, crate::server::shutdown_signal()).await?;
     db.close().await;
     Ok(())
+}
+
+async fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
+    match command {
+        PluginCommand::Test {
+            file,
+            responses,
+            json,
+            plugins,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let fixtures =
+                match responses {
+                    Some(path) => {
+                        let text = std::fs::read_to_string(&path)
+                            .with_context(|| format!("reading {}", path.display()))?;
+                        Some(serde_json::from_str(&text).with_context(|| {
+                            format!("{} is not a list of fixtures", path.display())
+                        })?)
+                    }
+                    None => None,
+                };
+            // No cache: an author's build changes every time, and the test must compile it.
+            let runtime = crate::plugins::Runtime::new(plugins.limits(), None)?;
+            let report = tokio::task::spawn_blocking(move || {
+                crate::plugins::tool::run(&runtime, &bytes, fixtures)
+            })
+            .await??;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("{report}");
+            }
+            anyhow::ensure!(report.ok(), "the plugin is not ready: see the report above");
+            Ok(())
+        }
+        PluginCommand::Install {
+            file,
+            activate,
+            db,
+            plugins,
+        } => {
+            let url = database_url(&db, db::DEFAULT_SQLITE_URL);
+            let db = Db::open(&url).await?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let registry = crate::plugins::Registry::start(db.clone(), plugins.runtime()?).await?;
+            let installed = crate::plugins::lifecycle::install(&db, &registry, None, bytes)
+                .await
+                .map_err(explain)?;
+            let v = &installed.version;
+            println!(
+                "{} {} {} (id {}, sha256 {})",
+                if installed.created {
+                    "installed"
+                } else {
+                    "already installed:"
+                },
+                v.plugin_key,
+                v.version,
+                v.id,
+                v.sha256
+            );
+            if activate {
+                crate::plugins::lifecycle::change(
+                    &db,
+                    &registry,
+                    None,
+                    v.id,
+                    crate::plugins::lifecycle::Change::Activate,
+                )
+                .await
+                .map_err(explain)?;
+                println!("activated");
+            }
+            Ok(())
+        }
+        PluginCommand::New {
+            name,
+            publisher,
+            dir,
+        } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+            crate::plugins::template::create(&dir, &name, &publisher)?;
+            println!(
+                "created {}: build it with `cargo build --release --target wasm32-wasip2` and try it with `mentortrack plugin test`",
+                dir.display()
+            );
+            Ok(())
+        }
+    }
 }
 
 fn read_password() -> anyhow::Result<String> {

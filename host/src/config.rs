@@ -23,14 +23,16 @@ impl Default for Config {
             cookie_secure: false,
             trust_proxy: false,
             login_limits: throttle::Limits::default(),
-            body_limit: 2 * 1024 * 1024,
+            // Room for a plugin upload (at most 8 MiB by default) in a multipart form.
+            body_limit: 10 * 1024 * 1024,
         }
     }
 }
 
 /// What every handler can reach.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
+    pub plugins: Arc<crate::plugins::Registry>,
 }

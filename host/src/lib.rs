@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod i18n;
 pub mod import;
+pub mod plugins;
 pub mod server;
 pub mod time;
 pub mod web;

@@ -21,10 +21,11 @@ use tower_http::trace::TraceLayer;
 use crate::config::{AppState, Config};
 use crate::db::Db;
 
-pub fn app(db: Db, config: Config) -> Router {
+pub fn app(db: Db, config: Config, plugins: Arc<crate::plugins::Registry>) -> Router {
     let state = AppState {
         db,
         config: Arc::new(config),
+        plugins,
     };
     let body_limit = state.config.body_limit;
     Router::new()

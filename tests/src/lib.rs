@@ -110,6 +110,36 @@ pub async fn fresh_database(engine: Engine, dir: &std::path::Path) -> String {
     }
 }
 
+/// Compiled plugins are keyed by content and engine, so every test may share one cache; it
+/// saves compiling the same components again in each test.
+pub fn shared_plugin_cache() -> std::path::PathBuf {
+    std::env::temp_dir().join("mentortrack-test-plugin-cache")
+}
+
+/// A component built from `plugins/` by the host's build script (`hbb.wasm`, `hostile_loop.wasm`…).
+pub fn component(file: &str) -> Vec<u8> {
+    let path = std::path::Path::new(mentortrack::plugins::COMPONENTS_DIR).join(file);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Installs and activates a plugin as the command line would.
+pub async fn install_active(app: &TestApp, file: &str) -> i64 {
+    let installed =
+        mentortrack::plugins::lifecycle::install(&app.db, &app.plugins, None, component(file))
+            .await
+            .unwrap_or_else(|e| panic!("installing {file}: {e:?}"));
+    mentortrack::plugins::lifecycle::change(
+        &app.db,
+        &app.plugins,
+        None,
+        installed.version.id,
+        mentortrack::plugins::lifecycle::Change::Activate,
+    )
+    .await
+    .expect("activate");
+    installed.version.id
+}
+
 /// A running server and its database.
 pub struct TestApp {
     pub engine: Engine,
@@ -117,6 +147,7 @@ pub struct TestApp {
     pub url: String,
     pub db: Db,
     pub database_url: String,
+    pub plugins: std::sync::Arc<mentortrack::plugins::Registry>,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: std::sync::Arc<tempfile::TempDir>,
 }
@@ -164,12 +195,22 @@ impl TestApp {
         let db = Db::open(&database_url)
             .await
             .expect("open and migrate the database");
+        let runtime = mentortrack::plugins::Runtime::new(
+            mentortrack::plugins::Limits::default(),
+            Some(shared_plugin_cache()),
+        )
+        .expect("plugin runtime");
+        let plugins = mentortrack::plugins::Registry::start(db.clone(), runtime)
+            .await
+            .expect("plugin registry");
+        // Other processes' changes show up quickly in tests.
+        plugins.watch(std::time::Duration::from_millis(200));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr: SocketAddr = listener.local_addr().expect("address");
         let (tx, rx) = oneshot::channel::<()>();
-        let app = mentortrack::server::app(db.clone(), config);
+        let app = mentortrack::server::app(db.clone(), config, plugins.clone());
         tokio::spawn(async move {
             let _ = mentortrack::server::serve(listener, app, async {
                 let _ = rx.await;
@@ -181,6 +222,7 @@ impl TestApp {
             url: format!("http://{addr}"),
             db,
             database_url,
+            plugins,
             shutdown: Some(tx),
             _dir: dir,
         }
@@ -256,6 +298,15 @@ impl TestApp {
     /// Seeds the two-partner programme every authorisation test uses.
     pub async fn seed(&self) -> Fixture {
         seed(&self.db).await
+    }
+
+    /// The same, with each partner's real plugin installed and active: the midwives' LDHF
+    /// drills for A (RAM) and Helping Babies Breathe for B (RPA).
+    pub async fn seed_with_plugins(&self) -> Fixture {
+        let mut f = seed(&self.db).await;
+        f.a.plugin_version_id = install_active(self, f.a.plugin_file).await;
+        f.b.plugin_version_id = install_active(self, f.b.plugin_file).await;
+        f
     }
 
     pub async fn count(&self, table: &str) -> i64 {
@@ -363,6 +414,9 @@ pub struct Party {
     /// The facility the mentor is assigned to.
     pub facility: OrgUnit,
     pub provider_id: i64,
+    /// The partner's own plugin (as built in `plugins/`), and its version once installed.
+    pub plugin_file: &'static str,
+    pub plugin_version_id: i64,
 }
 
 /// Project management plus two partners, A and B, each with an org admin, a mentor assigned
@@ -434,7 +488,13 @@ pub async fn user(db: &Db, org: &Organisation, email: &str, role: &str) -> i64 {
     .id
 }
 
-async fn party(db: &Db, code: &str, name: &str, facility: OrgUnit) -> Party {
+async fn party(
+    db: &Db,
+    code: &str,
+    name: &str,
+    facility: OrgUnit,
+    plugin_file: &'static str,
+) -> Party {
     let org = org(db, code, name, "professional_association").await;
     let lc = code.to_lowercase();
     let org_admin = format!("admin@{lc}.example.org");
@@ -469,6 +529,8 @@ async fn party(db: &Db, code: &str, name: &str, facility: OrgUnit) -> Party {
         mentor_id,
         facility,
         provider_id,
+        plugin_file,
+        plugin_version_id: 0,
     }
 }
 
@@ -516,8 +578,15 @@ pub async fn seed(db: &Db) -> Fixture {
     let manager = "manager@pm.example.org".to_string();
     user(db, &pm, &admin, "admin").await;
     user(db, &pm, &manager, "manager").await;
-    let a = party(db, "RAM", "Rwanda Association of Midwives", fa).await;
-    let b = party(db, "RPA", "Rwanda Paediatric Association", fb).await;
+    let a = party(
+        db,
+        "RAM",
+        "Rwanda Association of Midwives",
+        fa,
+        "midwives_ldhf.wasm",
+    )
+    .await;
+    let b = party(db, "RPA", "Rwanda Paediatric Association", fb, "hbb.wasm").await;
     Fixture {
         admin,
         manager,

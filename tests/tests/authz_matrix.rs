@@ -245,6 +245,77 @@ fn cases() -> Vec<Case> {
             body: |_, f| json!({"facility_id": f.unassigned_facility.id.to_string()}),
             expect: [303, 403, 303, 404, 403, 404],
         },
+        Case {
+            name: "api list plugins",
+            method: Method::GET,
+            path: |_, _| "/api/v1/plugins".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "api get plugin",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/plugins/{}", p.plugin_version_id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api upload plugin",
+            method: Method::POST,
+            path: |_, _| "/api/v1/plugins".into(),
+            body: |p, _| json!(format!("wasm:{}", p.plugin_file)),
+            expect: [200, 403, 200, 422, 403, 403],
+        },
+        Case {
+            name: "api activate plugin",
+            method: Method::POST,
+            path: |p, _| format!("/api/v1/plugins/{}/activate", p.plugin_version_id),
+            body: none,
+            expect: [200, 403, 200, 404, 403, 404],
+        },
+        Case {
+            name: "api release plugin",
+            method: Method::POST,
+            path: |p, _| format!("/api/v1/plugins/{}/release", p.plugin_version_id),
+            body: none,
+            expect: [200, 403, 200, 404, 403, 404],
+        },
+        Case {
+            name: "api checklists",
+            method: Method::GET,
+            path: |_, _| "/api/v1/checklists".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "page plugins",
+            method: Method::GET,
+            path: |_, _| "/plugins".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "page plugin",
+            method: Method::GET,
+            path: |p, _| format!("/plugins/{}", p.plugin_version_id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "page activate plugin",
+            method: Method::POST,
+            path: |p, _| format!("/plugins/{}/activate", p.plugin_version_id),
+            body: none,
+            expect: [303, 403, 303, 404, 403, 404],
+        },
+        // Late: retiring takes the plugin out of use for the rows after it.
+        Case {
+            name: "api retire plugin",
+            method: Method::POST,
+            path: |p, _| format!("/api/v1/plugins/{}/retire", p.plugin_version_id),
+            body: none,
+            expect: [200, 403, 200, 404, 403, 404],
+        },
         // Last: it changes the mentor's role for the rows after it.
         Case {
             name: "api promote user",
@@ -283,11 +354,25 @@ async fn call(caller: &Caller, case: &Case, target: &Party, f: &Fixture) -> u16 
     let path = (case.path)(target, f);
     let body = (case.body)(target, f);
     match caller {
-        Caller::Api(api) => api
-            .send(case.method.clone(), &path, &body)
-            .await
-            .status()
-            .as_u16(),
+        Caller::Api(api) => match body.as_str().and_then(|b| b.strip_prefix("wasm:")) {
+            // A plugin upload: the component itself is the body.
+            Some(file) => api
+                .client
+                .request(case.method.clone(), format!("{}{path}", api.base))
+                .bearer_auth(&api.token)
+                .header("content-type", "application/wasm")
+                .body(mentortrack_tests::component(file))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+            None => api
+                .send(case.method.clone(), &path, &body)
+                .await
+                .status()
+                .as_u16(),
+        },
         Caller::Web(web) => {
             if case.method == Method::GET {
                 web.get(&path).await.status().as_u16()
@@ -328,7 +413,7 @@ async fn run_matrix(first: TestApp) {
             Some(app) => app,
             None => TestApp::spawn(engine).await,
         };
-        let f = app.seed().await;
+        let f = app.seed_with_plugins().await;
         let email = match label {
             "admin" => f.admin.clone(),
             "manager" => f.manager.clone(),
@@ -437,7 +522,7 @@ async fn run_lists_do_not_leak(app: TestApp) {
 
 /// Unauthenticated callers get 401 from every API route and the login page from every page.
 async fn run_anonymous(app: TestApp) {
-    let f = app.seed().await;
+    let f = app.seed_with_plugins().await;
     let client = app.client();
     for case in cases() {
         let path = (case.path)(&f.a, &f);
@@ -548,6 +633,8 @@ fn dummy_fixture() -> Fixture {
         mentor_id: 2,
         facility: unit.clone(),
         provider_id: 3,
+        plugin_file: "hbb.wasm",
+        plugin_version_id: 4,
     };
     Fixture {
         admin: String::new(),

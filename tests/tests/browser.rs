@@ -131,5 +131,36 @@ async fn drive(
         std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-provider.png"),
         png,
     )?;
+
+    // In Khmer, with the server's own Khmer font (the test machine has none installed).
+    browser
+        .find("button[name=lang][value=km]")
+        .await?
+        .click()
+        .await?;
+    browser.wait_for_text(".provider-cadre", "ឆ្មប", WAIT).await?;
+    let mut loaded = serde_json::Value::Null;
+    for _ in 0..50 {
+        loaded = browser
+            .execute(
+                "return document.fonts.status === 'loaded' && [...document.fonts].some(f => f.family.includes('Noto Sans Khmer') && f.status === 'loaded');",
+                vec![],
+            )
+            .await?;
+        if loaded == serde_json::Value::Bool(true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        loaded,
+        serde_json::Value::Bool(true),
+        "the Khmer font was not loaded"
+    );
+    let png = browser.screenshot_png().await?;
+    std::fs::write(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-provider-km.png"),
+        png,
+    )?;
     Ok(())
 }

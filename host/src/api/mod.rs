@@ -7,6 +7,7 @@ mod auth;
 pub mod error;
 mod org_units;
 mod organisations;
+mod plugins;
 mod providers;
 mod users;
 
@@ -55,6 +56,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(providers::routes())
         .merge(org_units::routes())
         .merge(audit::routes())
+        .merge(plugins::routes())
 }
 
 /// The OpenAPI document, as served.

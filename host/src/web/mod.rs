@@ -7,6 +7,7 @@ mod facilities;
 mod forms;
 mod login;
 mod organisations;
+mod plugins;
 mod providers;
 mod users;
 
@@ -41,7 +42,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(users::routes())
         .merge(facilities::routes())
         .merge(providers::routes())
+        .merge(plugins::routes())
         .route("/static/app.css", get(stylesheet))
+        .route("/static/fonts/{file}", get(font))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, context))
 }
@@ -54,6 +57,24 @@ async fn stylesheet() -> impl IntoResponse {
         ],
         include_str!("../../static/app.css"),
     )
+}
+
+/// The bundled Khmer font (see `static/fonts/LICENSE-NotoSansKhmer.txt`).
+async fn font(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    let bytes: &'static [u8] = match file.as_str() {
+        "NotoSansKhmer-Regular.ttf" => {
+            include_bytes!("../../static/fonts/NotoSansKhmer-Regular.ttf")
+        }
+        _ => return AppError::NotFound.into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "font/ttf"),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 async fn not_found() -> AppError {
@@ -256,6 +277,12 @@ async fn context(State(state): State<AppState>, req: Request, next: Next) -> Res
             .map(str::to_string)
             .or_else(|| {
                 url::form_urlencoded::parse(&bytes)
+                    .find(|(k, _)| k == "csrf_token")
+                    .map(|(_, v)| v.into_owned())
+            })
+            // File uploads are multipart bodies: their forms carry the token in the action URL.
+            .or_else(|| {
+                url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
                     .find(|(k, _)| k == "csrf_token")
                     .map(|(_, v)| v.into_owned())
             });
