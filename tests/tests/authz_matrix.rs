@@ -308,6 +308,60 @@ fn cases() -> Vec<Case> {
             body: none,
             expect: [303, 403, 303, 404, 403, 404],
         },
+        Case {
+            name: "page home",
+            method: Method::GET,
+            path: |_, _| "/".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "page providers",
+            method: Method::GET,
+            path: |_, _| "/providers".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "page organisations",
+            method: Method::GET,
+            path: |_, _| "/organisations".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "page facilities",
+            method: Method::GET,
+            path: |_, _| "/facilities?q=health".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "page facility",
+            method: Method::GET,
+            path: |p, _| format!("/facilities/{}", p.facility.id),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "page remove assignment",
+            method: Method::POST,
+            path: |p, f| {
+                format!(
+                    "/users/{}/assignments/{}/delete",
+                    p.mentor_id, f.unassigned_facility.id
+                )
+            },
+            body: none,
+            expect: [303, 403, 303, 404, 403, 404],
+        },
+        Case {
+            name: "page release plugin",
+            method: Method::POST,
+            path: |p, _| format!("/plugins/{}/release", p.plugin_version_id),
+            body: none,
+            expect: [303, 403, 303, 404, 403, 404],
+        },
         // Late: retiring takes the plugin out of use for the rows after it.
         Case {
             name: "api retire plugin",
