@@ -106,6 +106,12 @@ pub struct ServeArgs {
     /// Trust X-Forwarded-For and X-Forwarded-Proto from a reverse proxy in front.
     #[arg(long, env = "MENTORTRACK_TRUST_PROXY")]
     pub trust_proxy: bool,
+    /// Days after logging a session during which its mentor may still correct or withdraw it.
+    #[arg(long, env = "MENTORTRACK_CORRECTION_WINDOW_DAYS", default_value_t = 7, value_parser = clap::value_parser!(i64).range(0..=3650))]
+    pub correction_window_days: i64,
+    /// Days between a provider's LDHF sessions; longer without one is overdue.
+    #[arg(long, env = "MENTORTRACK_LDHF_INTERVAL_DAYS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=3650))]
+    pub ldhf_interval_days: i64,
     #[command(flatten)]
     pub plugins: PluginArgs,
 }
@@ -202,6 +208,10 @@ pub fn config(args: &ServeArgs) -> Config {
     Config {
         cookie_secure: args.cookie_secure,
         trust_proxy: args.trust_proxy,
+        programme: crate::config::Programme {
+            correction_window_days: args.correction_window_days,
+            ldhf_interval_days: args.ldhf_interval_days,
+        },
         ..Config::default()
     }
 }
@@ -218,7 +228,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::open(&url).await?;
             let summary = crate::demo::load(&db).await?;
             println!("{summary}");
-            install_bundled_plugins(&db, &args.plugins).await?;
+            let registry = install_bundled_plugins(&db, &args.plugins).await?;
+            let started = std::time::Instant::now();
+            let activity = crate::demo::activity::load(&db, &registry).await?;
+            println!(
+                "programme history: {} plugin grants, {} sessions with {} scored observations added ({:.1} s)",
+                activity.grants,
+                activity.sessions,
+                activity.observations,
+                started.elapsed().as_secs_f64()
+            );
+            drop(registry);
             serve(db, &args).await
         }
         Command::Migrate(args) => {
@@ -266,7 +286,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// The demo's partners ship their real plugins: install and activate each one once.
-async fn install_bundled_plugins(db: &Db, plugins: &PluginArgs) -> anyhow::Result<()> {
+async fn install_bundled_plugins(
+    db: &Db,
+    plugins: &PluginArgs,
+) -> anyhow::Result<std::sync::Arc<crate::plugins::Registry>> {
     use crate::plugins::lifecycle::{self, Change};
     let registry = crate::plugins::Registry::start(db.clone(), plugins.runtime()?).await?;
     for (file, bytes) in crate::plugins::BUNDLED {
@@ -291,7 +314,7 @@ async fn install_bundled_plugins(db: &Db, plugins: &PluginArgs) -> anyhow::Resul
             }
         );
     }
-    Ok(())
+    Ok(registry)
 }
 
 async fn serve(db: Db, args: &ServeArgs) -> anyhow::Result<()> {

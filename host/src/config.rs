@@ -15,6 +15,27 @@ pub struct Config {
     pub login_limits: throttle::Limits,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// How the programme runs its LDHF cycle.
+    pub programme: Programme,
+}
+
+/// Programme rules that differ between programmes.
+#[derive(Clone, Debug)]
+pub struct Programme {
+    /// Days after logging a session during which its mentor may still correct or withdraw it
+    /// (org admins may at any time).
+    pub correction_window_days: i64,
+    /// Days between LDHF sessions for one provider: a provider not seen for longer is overdue.
+    pub ldhf_interval_days: i64,
+}
+
+impl Default for Programme {
+    fn default() -> Self {
+        Programme {
+            correction_window_days: 7,
+            ldhf_interval_days: 30,
+        }
+    }
 }
 
 impl Default for Config {
@@ -25,6 +46,7 @@ impl Default for Config {
             login_limits: throttle::Limits::default(),
             // Room for a plugin upload (at most 8 MiB by default) in a multipart form.
             body_limit: 10 * 1024 * 1024,
+            programme: Programme::default(),
         }
     }
 }

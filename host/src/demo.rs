@@ -16,6 +16,8 @@
 //! shapes; one entry per record costs little next to the record itself.
 //! The data come from a seeded pseudo-random generator, so every demo is the same.
 
+pub mod activity;
+
 use std::fmt;
 use std::time::{Duration, Instant};
 

@@ -44,6 +44,10 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
+    /// A plugin failed or ran out of its limits while scoring: nothing was stored, and the
+    /// same request may succeed later. Each entry names the checklist.
+    #[error("a checklist could not be scored; nothing was saved")]
+    ScoringFailed(Vec<FieldError>),
     #[error("too many failed attempts; try again in {retry_after_secs} seconds")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("internal error")]
@@ -62,6 +66,7 @@ impl AppError {
             AppError::Validation(_) => S::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => S::BAD_REQUEST,
             AppError::Conflict(_) => S::CONFLICT,
+            AppError::ScoringFailed(_) => S::SERVICE_UNAVAILABLE,
             AppError::TooManyRequests { .. } => S::TOO_MANY_REQUESTS,
             AppError::Internal(_) => S::INTERNAL_SERVER_ERROR,
         }
@@ -77,6 +82,7 @@ impl AppError {
             AppError::Validation(_) => "validation_failed",
             AppError::BadRequest(_) => "bad_request",
             AppError::Conflict(_) => "conflict",
+            AppError::ScoringFailed(_) => "scoring_failed",
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Internal(_) => "internal",
         }
@@ -119,6 +125,14 @@ impl Validator {
 
     pub fn add(&mut self, field: &str, code: &'static str, message: impl Into<String>) {
         self.errors.push(FieldError::new(field, code, message));
+    }
+
+    pub fn len(&self) -> usize {
+        self.errors.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
     }
 
     pub fn has(&self, field: &str) -> bool {

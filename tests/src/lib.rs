@@ -6,6 +6,7 @@
 //! databases; without it the PostgreSQL half reports itself skipped, and fails instead when
 //! `MENTORTRACK_REQUIRE_POSTGRES` is set (as `tests/run.sh` and CI do).
 
+pub mod checklists;
 pub mod webdriver;
 
 use std::net::SocketAddr;
@@ -177,11 +178,22 @@ impl TestApp {
 
     /// A second server process on the same database, as behind a load balancer.
     pub async fn another_process(&self) -> TestApp {
-        Self::start(
+        self.another_process_with(test_config(), mentortrack::plugins::Limits::default())
+            .await
+    }
+
+    /// A second server on the same database with its own settings and plugin limits.
+    pub async fn another_process_with(
+        &self,
+        config: Config,
+        limits: mentortrack::plugins::Limits,
+    ) -> TestApp {
+        Self::start_with(
             self.engine,
             self.database_url.clone(),
             self._dir.clone(),
-            test_config(),
+            config,
+            limits,
         )
         .await
     }
@@ -192,14 +204,29 @@ impl TestApp {
         dir: std::sync::Arc<tempfile::TempDir>,
         config: Config,
     ) -> TestApp {
+        Self::start_with(
+            engine,
+            database_url,
+            dir,
+            config,
+            mentortrack::plugins::Limits::default(),
+        )
+        .await
+    }
+
+    async fn start_with(
+        engine: Engine,
+        database_url: String,
+        dir: std::sync::Arc<tempfile::TempDir>,
+        config: Config,
+        limits: mentortrack::plugins::Limits,
+    ) -> TestApp {
         let db = Db::open(&database_url)
             .await
             .expect("open and migrate the database");
-        let runtime = mentortrack::plugins::Runtime::new(
-            mentortrack::plugins::Limits::default(),
-            Some(shared_plugin_cache()),
-        )
-        .expect("plugin runtime");
+        let runtime =
+            mentortrack::plugins::Runtime::new(limits, Some(shared_plugin_cache()))
+                .expect("plugin runtime");
         let plugins = mentortrack::plugins::Registry::start(db.clone(), runtime)
             .await
             .expect("plugin registry");
@@ -307,6 +334,60 @@ impl TestApp {
         f.a.plugin_version_id = install_active(self, f.a.plugin_file).await;
         f.b.plugin_version_id = install_active(self, f.b.plugin_file).await;
         f
+    }
+
+    /// Plugins, and one scored session per partner logged by its mentor on its own checklist.
+    pub async fn seed_with_sessions(&self) -> Fixture {
+        let mut f = self.seed_with_plugins().await;
+        for party in [&mut f.a, &mut f.b] {
+            party.session_id = self.log_session(party).await;
+        }
+        f
+    }
+
+    /// Logs a session for the party's provider, scored on the party's first checklist with the
+    /// best answers of the upload dry run.
+    pub async fn log_session(&self, party: &Party) -> String {
+        use mentortrack::domain::sessions::{self, Created, ObservationInput, SessionInput};
+        let checklists = self
+            .plugins
+            .checklists(Some(party.org.id))
+            .await
+            .expect("checklists");
+        let c = checklists
+            .iter()
+            .find(|c| c.plugin_version_id == party.plugin_version_id)
+            .expect("the party's own checklist");
+        let [best, _] = mentortrack::plugins::checks::dry_run_responses(&c.checklist);
+        let actor = mentortrack::authz::Actor {
+            user_id: party.mentor_id,
+            organisation_id: party.org.id,
+            role: mentortrack::authz::Role::Mentor,
+            email: party.mentor.clone(),
+            display_name: party.mentor.clone(),
+            language: "en".into(),
+        };
+        let input = SessionInput {
+            id: Some(mentortrack::domain::scoring::new_uuid().expect("uuid")),
+            facility_id: Some(party.facility.id),
+            date: Some(chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string()),
+            session_type: Some("skills_drill".into()),
+            topic: Some("Seeded drill".into()),
+            duration_minutes: Some(30),
+            mentee_ids: vec![party.provider_id],
+            notes: None,
+            action_points: None,
+            observations: vec![ObservationInput {
+                provider_id: Some(party.provider_id),
+                plugin_version_id: Some(c.plugin_version_id),
+                checklist_id: Some(c.checklist.id.clone()),
+                responses: best,
+            }],
+        };
+        match sessions::create(&self.db, &self.plugins, &actor, &input).await {
+            Ok(Created::New(s)) => s.summary.id,
+            other => panic!("seeding a session: {other:?}"),
+        }
     }
 
     pub async fn count(&self, table: &str) -> i64 {
@@ -417,6 +498,8 @@ pub struct Party {
     /// The partner's own plugin (as built in `plugins/`), and its version once installed.
     pub plugin_file: &'static str,
     pub plugin_version_id: i64,
+    /// A session the mentor logged (with `seed_with_sessions`), else empty.
+    pub session_id: String,
 }
 
 /// Project management plus two partners, A and B, each with an org admin, a mentor assigned
@@ -531,6 +614,7 @@ async fn party(
         provider_id,
         plugin_file,
         plugin_version_id: 0,
+        session_id: String::new(),
     }
 }
 

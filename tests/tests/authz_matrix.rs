@@ -32,8 +32,76 @@ fn provider_body(p: &Party, _: &Fixture) -> Value {
     json!({"name": "Renamed Provider", "cadre": "nurse", "facility_id": p.facility.id})
 }
 
+/// A session at the party's facility for its provider, without observations.
+fn session_body(p: &Party, _: &Fixture) -> Value {
+    json!({
+        "id": mentortrack::domain::scoring::new_uuid().unwrap_or_default(),
+        "facility_id": p.facility.id,
+        "date": "2026-01-15",
+        "session_type": "case_review",
+        "topic": "Matrix review",
+        "duration_minutes": 20,
+        "mentee_ids": [p.provider_id],
+    })
+}
+
 fn cases() -> Vec<Case> {
     vec![
+        Case {
+            name: "api list sessions",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/sessions?organisation_id={}", p.org.id),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "api get session",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/sessions/{}", p.session_id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            // Admins log sessions for their own organisation only, so another's provider is
+            // unknown to them (422); managers log none.
+            name: "api create session",
+            method: Method::POST,
+            path: |_, _| "/api/v1/sessions".into(),
+            body: session_body,
+            expect: [422, 403, 201, 422, 201, 422],
+        },
+        Case {
+            name: "api correct session",
+            method: Method::PUT,
+            path: |p, _| format!("/api/v1/sessions/{}", p.session_id),
+            body: |p, f| {
+                let mut body = session_body(p, f);
+                body["id"] = Value::Null;
+                body
+            },
+            expect: [200, 403, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api list plugin grants",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/plugins/{}/grants", p.plugin_version_id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api grant plugin",
+            method: Method::POST,
+            path: |p, _| format!("/api/v1/plugins/{}/grants", p.plugin_version_id),
+            body: |_, f| json!({"organisation_id": f.pm.id}),
+            expect: [201, 403, 201, 404, 403, 404],
+        },
+        Case {
+            name: "api revoke plugin grant",
+            method: Method::DELETE,
+            path: |p, f| format!("/api/v1/plugins/{}/grants/{}", p.plugin_version_id, f.pm.id),
+            body: none,
+            expect: [204, 403, 204, 404, 403, 404],
+        },
         Case {
             name: "api get organisation",
             method: Method::GET,
@@ -362,6 +430,14 @@ fn cases() -> Vec<Case> {
             body: none,
             expect: [303, 403, 303, 404, 403, 404],
         },
+        // Late: a withdrawn session can no longer be corrected.
+        Case {
+            name: "api withdraw session",
+            method: Method::POST,
+            path: |p, _| format!("/api/v1/sessions/{}/withdraw", p.session_id),
+            body: |_, _| json!({"reason": "matrix"}),
+            expect: [200, 403, 200, 404, 200, 404],
+        },
         // Late: retiring takes the plugin out of use for the rows after it.
         Case {
             name: "api retire plugin",
@@ -467,7 +543,7 @@ async fn run_matrix(first: TestApp) {
             Some(app) => app,
             None => TestApp::spawn(engine).await,
         };
-        let f = app.seed_with_plugins().await;
+        let f = app.seed_with_sessions().await;
         let email = match label {
             "admin" => f.admin.clone(),
             "manager" => f.manager.clone(),
@@ -576,7 +652,7 @@ async fn run_lists_do_not_leak(app: TestApp) {
 
 /// Unauthenticated callers get 401 from every API route and the login page from every page.
 async fn run_anonymous(app: TestApp) {
-    let f = app.seed_with_plugins().await;
+    let f = app.seed_with_sessions().await;
     let client = app.client();
     for case in cases() {
         let path = (case.path)(&f.a, &f);
@@ -689,6 +765,7 @@ fn dummy_fixture() -> Fixture {
         provider_id: 3,
         plugin_file: "hbb.wasm",
         plugin_version_id: 4,
+        session_id: "5".into(),
     };
     Fixture {
         admin: String::new(),

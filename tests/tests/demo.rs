@@ -362,6 +362,41 @@ engine_tests! {
         assert!(khmer.iter().all(|n| stored.iter().any(|s| s == n)));
     }
 
+    async fn the_demo_history_is_scored_by_the_real_plugins_and_improves(app) {
+        demo::load(&app.db).await.expect("load the demo");
+        for file in ["midwives_ldhf.wasm", "hbb.wasm", "emonc.wasm", "jhpiego_qi.wasm"] {
+            mentortrack_tests::install_active(&app, file).await;
+        }
+        let first = demo::activity::load(&app.db, &app.plugins).await.expect("history");
+        assert!(first.grants >= 10, "{first:?}");
+        assert!(first.sessions >= 300, "{first:?}");
+        assert!(first.observations > first.sessions, "{first:?}");
+        assert_eq!(scalar(&app, "SELECT COUNT(*) FROM sessions").await, first.sessions as i64);
+        // Every partner with checklists logged sessions, on more than one partner's plugins.
+        let orgs = strings(&app, "SELECT DISTINCT o.code FROM sessions s JOIN organisations o ON o.id = s.organisation_id ORDER BY o.code").await;
+        for code in ["JHPIEGO", "RAM", "RPA", "RSOG", "SHARE"] {
+            assert!(orgs.iter().any(|o| o == code), "{code} has no sessions: {orgs:?}");
+        }
+        let plugins = strings(&app, "SELECT DISTINCT plugin_key FROM observations ORDER BY plugin_key").await;
+        assert!(plugins.len() >= 3, "{plugins:?}");
+        // Skills grow over the six months: the last month scores better than the first.
+        let months: Vec<(String, f64)> = sqlx::query_as(
+            "SELECT s.session_date, ob.percentage FROM observations ob JOIN sessions s ON s.id = ob.session_id
+             WHERE ob.percentage IS NOT NULL ORDER BY s.session_date",
+        )
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap();
+        let n = months.len() / 6;
+        let mean = |xs: &[(String, f64)]| xs.iter().map(|x| x.1).sum::<f64>() / xs.len() as f64;
+        let (early, late) = (mean(&months[..n]), mean(&months[months.len() - n..]));
+        assert!(late > early + 10.0, "early {early:.1} %, late {late:.1} %");
+        // Loading again adds nothing.
+        let again = demo::activity::load(&app.db, &app.plugins).await.expect("history again");
+        assert_eq!((again.grants, again.sessions), (0, 0), "{again:?}");
+        assert_eq!(scalar(&app, "SELECT COUNT(*) FROM sessions").await, first.sessions as i64);
+    }
+
     async fn the_demo_refuses_a_database_with_other_data(app) {
         app.seed().await;
         let before = table_counts(&app).await;

@@ -71,7 +71,7 @@ impl IntoResponse for ApiError {
             .status_override
             .unwrap_or((self.error.status(), self.error.code()));
         let fields = match &self.error {
-            AppError::Validation(f) => f.clone(),
+            AppError::Validation(f) | AppError::ScoringFailed(f) => f.clone(),
             _ => Vec::new(),
         };
         let body = ErrorBody {

@@ -9,6 +9,8 @@ mod org_units;
 mod organisations;
 mod plugins;
 mod providers;
+mod sessions;
+mod trainings;
 mod users;
 
 use axum::Json;
@@ -57,6 +59,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(org_units::routes())
         .merge(audit::routes())
         .merge(plugins::routes())
+        .merge(sessions::routes())
+        .merge(trainings::routes())
 }
 
 /// The OpenAPI document, as served.

@@ -7,8 +7,9 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiPath, ApiResult, ApiUser, ErrorBody};
+use super::error::{ApiJson, ApiPath, ApiResult, ApiUser, ErrorBody};
 use crate::config::AppState;
+use crate::plugins::grants::{self, Grant, GrantInput};
 use crate::plugins::lifecycle::{self, Change, PluginDetail};
 use crate::plugins::registry::{ChecklistRef, PluginVersion};
 
@@ -20,6 +21,52 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(retire))
         .routes(routes!(release))
         .routes(routes!(checklists))
+        .routes(routes!(list_grants, add_grant))
+        .routes(routes!(remove_grant))
+}
+
+/// Organisations allowed to use this version's plugin (every version of it).
+#[utoipa::path(get, path = "/api/v1/plugins/{id}/grants", tag = "plugins", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<Grant>), (status = 404, body = ErrorBody)))]
+async fn list_grants(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Vec<Grant>>> {
+    Ok(Json(grants::list(&state.db, &user.actor, id).await?))
+}
+
+/// Lets another organisation's mentors use this plugin's checklists. The publisher's org
+/// admin decides; granting again changes nothing (200).
+#[utoipa::path(post, path = "/api/v1/plugins/{id}/grants", tag = "plugins", security(("bearer" = [])), params(("id" = i64, Path)),
+    request_body = GrantInput,
+    responses((status = 201, body = Grant), (status = 200, body = Grant), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_grant(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<GrantInput>,
+) -> ApiResult<(StatusCode, Json<Grant>)> {
+    let (grant, created) = grants::add(&state.db, Some(&user.actor), id, &input).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(grant)))
+}
+
+/// Withdraws an organisation's use of this plugin. Scores already stored are kept.
+#[utoipa::path(delete, path = "/api/v1/plugins/{id}/grants/{organisation_id}", tag = "plugins", security(("bearer" = [])),
+    params(("id" = i64, Path), ("organisation_id" = i64, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn remove_grant(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath((id, organisation_id)): ApiPath<(i64, i64)>,
+) -> ApiResult<StatusCode> {
+    grants::remove(&state.db, &user.actor, id, organisation_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Plugin versions of the caller's organisation (all for admins and managers).
@@ -123,8 +170,8 @@ async fn release(
     ))
 }
 
-/// The checklists the caller may use: those of their organisation's active plugins (every
-/// organisation's for admins and managers).
+/// The checklists the caller may use: those of their organisation's active plugins and those
+/// other partners granted it (every organisation's for admins and managers).
 #[utoipa::path(get, path = "/api/v1/checklists", tag = "plugins", security(("bearer" = [])),
     responses((status = 200, body = Vec<ChecklistRef>), (status = 401, body = ErrorBody)))]
 async fn checklists(

@@ -10,11 +10,13 @@ use super::error::{ApiJson, ApiPath, ApiQuery, ApiResult, ApiUser, ErrorBody};
 use crate::config::AppState;
 use crate::domain::Page;
 use crate::domain::providers::{self, Provider, ProviderFilter, ProviderInput};
+use crate::domain::timeline::{self, ProviderTimeline};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(get_one, update))
+        .routes(routes!(timeline))
 }
 
 /// Providers of the caller's organisation (every organisation's for admins and managers).
@@ -67,5 +69,21 @@ async fn update(
 ) -> ApiResult<Json<Provider>> {
     Ok(Json(
         providers::update(&state.db, &user.actor, id, &input).await?,
+    ))
+}
+
+/// A provider's sessions and trainings (newest first, withdrawn ones left out), their scores
+/// per checklist over time with the current result on each, and when the next LDHF session
+/// is due (the last session's date plus the programme's interval). Another partner's
+/// provider is 404.
+#[utoipa::path(get, path = "/api/v1/providers/{id}/timeline", tag = "providers", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = ProviderTimeline), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn timeline(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<ProviderTimeline>> {
+    Ok(Json(
+        timeline::provider_timeline(&state.db, &user.actor, id, &state.config.programme).await?,
     ))
 }

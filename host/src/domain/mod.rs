@@ -7,6 +7,10 @@ pub mod audit;
 pub mod org_units;
 pub mod organisations;
 pub mod providers;
+pub mod scoring;
+pub mod sessions;
+pub mod trainings;
+pub mod timeline;
 pub mod users;
 
 use serde::{Deserialize, Serialize};

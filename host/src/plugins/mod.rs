@@ -3,6 +3,7 @@
 
 pub mod bindings;
 pub mod checks;
+pub mod grants;
 pub mod lifecycle;
 pub mod model;
 pub mod registry;

@@ -76,12 +76,18 @@ pub struct Scored {
 struct Ready {
     version: PluginVersion,
     loaded: Arc<Loaded>,
+    /// What the version declared at upload, parsed once: forms and validation read it on
+    /// every submission.
+    checklists: Arc<Vec<Checklist>>,
 }
 
 pub struct Registry {
     db: Db,
     runtime: Runtime,
     ready: RwLock<HashMap<i64, Ready>>,
+    /// Versions no longer active that stored sessions are pinned to, loaded when a correction
+    /// re-scores with them.
+    pinned: RwLock<HashMap<i64, Ready>>,
     generation: RwLock<i64>,
     failures: std::sync::Mutex<HashMap<i64, u32>>,
     permits: Semaphore,
@@ -95,6 +101,7 @@ impl Registry {
             db,
             runtime,
             ready: RwLock::new(HashMap::new()),
+            pinned: RwLock::new(HashMap::new()),
             generation: RwLock::new(-1),
             failures: std::sync::Mutex::new(HashMap::new()),
             permits,
@@ -154,13 +161,21 @@ impl Registry {
                         Ready {
                             version: v,
                             loaded: r.loaded.clone(),
+                            checklists: r.checklists.clone(),
                         },
                     );
                     continue;
                 }
                 match self.compile(v.id).await {
-                    Ok(loaded) => {
-                        next.insert(v.id, Ready { version: v, loaded });
+                    Ok((loaded, checklists)) => {
+                        next.insert(
+                            v.id,
+                            Ready {
+                                version: v,
+                                loaded,
+                                checklists,
+                            },
+                        );
                     }
                     Err(e) => {
                         tracing::error!(plugin = %v.plugin_key, version = %v.version, error = %e, "an active plugin version does not load")
@@ -173,15 +188,16 @@ impl Registry {
         Ok(())
     }
 
-    async fn compile(&self, id: i64) -> anyhow::Result<Arc<Loaded>> {
-        let bytes: Vec<u8> =
-            sqlx::query_scalar("SELECT component FROM plugin_versions WHERE id = $1")
+    async fn compile(&self, id: i64) -> anyhow::Result<(Arc<Loaded>, Arc<Vec<Checklist>>)> {
+        let (bytes, checklists_json): (Vec<u8>, String) =
+            sqlx::query_as("SELECT component, checklists_json FROM plugin_versions WHERE id = $1")
                 .bind(id)
                 .fetch_one(self.db.pool())
                 .await?;
+        let checklists: Vec<Checklist> = serde_json::from_str(&checklists_json)?;
         let runtime = self.runtime.clone();
         let loaded = tokio::task::spawn_blocking(move || runtime.load(&bytes)).await??;
-        Ok(Arc::new(loaded))
+        Ok((Arc::new(loaded), Arc::new(checklists)))
     }
 
     /// Loads a component off the async workers (compiling can take a second).
@@ -221,10 +237,49 @@ impl Registry {
         responses: Vec<Response>,
         context: ScoreContext,
     ) -> Result<Scored, ScoreFailure> {
-        let (version, loaded) = {
-            let ready = self.ready.read().await;
-            let r = ready.get(&version_id).ok_or(ScoreFailure::NotAvailable)?;
-            (r.version.clone(), r.loaded.clone())
+        self.score_with(
+            version_id,
+            Which::ActiveOnly,
+            checklist_id,
+            responses,
+            context,
+        )
+        .await
+    }
+
+    /// Scores with a version whether or not it is still active (never a quarantined one): a
+    /// correction re-scores with the version its session was first scored with.
+    pub async fn score_pinned(
+        &self,
+        version_id: i64,
+        checklist_id: &str,
+        responses: Vec<Response>,
+        context: ScoreContext,
+    ) -> Result<Scored, ScoreFailure> {
+        self.score_with(
+            version_id,
+            Which::AnyStored,
+            checklist_id,
+            responses,
+            context,
+        )
+        .await
+    }
+
+    async fn score_with(
+        &self,
+        version_id: i64,
+        which: Which,
+        checklist_id: &str,
+        responses: Vec<Response>,
+        context: ScoreContext,
+    ) -> Result<Scored, ScoreFailure> {
+        let (version, loaded) = match which {
+            Which::ActiveOnly => self.ready_version(version_id).await?,
+            Which::AnyStored => match self.ready_version(version_id).await {
+                Ok(found) => found,
+                Err(_) => self.pinned_version(version_id).await?,
+            },
         };
         let checklist_id = checklist_id.to_string();
         let (result, stats) = self
@@ -250,6 +305,48 @@ impl Registry {
         }
     }
 
+    async fn ready_version(
+        &self,
+        version_id: i64,
+    ) -> Result<(PluginVersion, Arc<Loaded>), ScoreFailure> {
+        let ready = self.ready.read().await;
+        let r = ready.get(&version_id).ok_or(ScoreFailure::NotAvailable)?;
+        Ok((r.version.clone(), r.loaded.clone()))
+    }
+
+    async fn pinned_version(
+        &self,
+        version_id: i64,
+    ) -> Result<(PluginVersion, Arc<Loaded>), ScoreFailure> {
+        if let Some(r) = self.pinned.read().await.get(&version_id) {
+            return Ok((r.version.clone(), r.loaded.clone()));
+        }
+        let version: Option<PluginVersion> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM plugin_versions v JOIN organisations o ON o.id = v.organisation_id
+             WHERE v.id = $1 AND v.quarantined_at IS NULL"
+        ))
+        .bind(version_id)
+        .fetch_optional(self.db.pool())
+        .await
+        .map_err(|e| ScoreFailure::Host(e.into()))?;
+        let version = version.ok_or(ScoreFailure::NotAvailable)?;
+        let (loaded, checklists) = self
+            .compile(version_id)
+            .await
+            .map_err(|e| ScoreFailure::Host(AppError::Internal(e)))?;
+        self.pinned.write().await.insert(
+            version_id,
+            Ready {
+                version: version.clone(),
+                loaded: loaded.clone(),
+                checklists,
+            },
+        );
+        Ok((version, loaded))
+    }
+
     async fn record_failure(&self, version: &PluginVersion, e: &PluginError) {
         let count = self
             .failures
@@ -273,13 +370,127 @@ impl Registry {
         }
     }
 
-    /// Active checklists, with their plugin versions, for organisations `scope` (`None`: all).
+    /// An active checklist that organisation `organisation_id` may use (its own plugin's, or
+    /// one another partner granted it), from the versions this process has loaded.
+    pub async fn usable_checklist(
+        &self,
+        organisation_id: i64,
+        version_id: i64,
+        checklist_id: &str,
+    ) -> AppResult<Option<ChecklistRef>> {
+        let found = {
+            let ready = self.ready.read().await;
+            ready.get(&version_id).and_then(|r| {
+                let checklist = r.checklists.iter().find(|c| c.id == checklist_id)?;
+                Some((r.version.clone(), checklist.clone()))
+            })
+        };
+        let Some((version, checklist)) = found else {
+            return Ok(None);
+        };
+        if version.organisation_id != organisation_id
+            && !granted(
+                &self.db,
+                version.organisation_id,
+                &version.plugin_key,
+                organisation_id,
+            )
+            .await?
+        {
+            return Ok(None);
+        }
+        Ok(Some(ChecklistRef {
+            plugin_version_id: version.id,
+            plugin_key: version.plugin_key,
+            plugin_version: version.version,
+            sha256: version.sha256,
+            organisation_id: version.organisation_id,
+            organisation_code: version.organisation_code,
+            checklist,
+        }))
+    }
+
+    /// A checklist of any stored version (active or not), for showing and correcting what
+    /// was scored with it.
+    pub async fn stored_checklist(
+        &self,
+        version_id: i64,
+        checklist_id: &str,
+    ) -> AppResult<Option<Checklist>> {
+        if let Some(r) = self.ready.read().await.get(&version_id) {
+            return Ok(r.checklists.iter().find(|c| c.id == checklist_id).cloned());
+        }
+        let json: Option<String> =
+            sqlx::query_scalar("SELECT checklists_json FROM plugin_versions WHERE id = $1")
+                .bind(version_id)
+                .fetch_optional(self.db.pool())
+                .await?;
+        let Some(json) = json else {
+            return Ok(None);
+        };
+        let lists: Vec<Checklist> =
+            serde_json::from_str(&json).map_err(|e| AppError::Internal(e.into()))?;
+        Ok(lists.into_iter().find(|c| c.id == checklist_id))
+    }
+
+    /// A checklist of a stored version whether or not it is active (never a quarantined one),
+    /// with what provides it: corrections re-score with the version a record was scored with.
+    pub async fn stored_ref(
+        &self,
+        version_id: i64,
+        checklist_id: &str,
+    ) -> AppResult<Option<ChecklistRef>> {
+        let version: Option<PluginVersion> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM plugin_versions v JOIN organisations o ON o.id = v.organisation_id
+             WHERE v.id = $1 AND v.quarantined_at IS NULL"
+        ))
+        .bind(version_id)
+        .fetch_optional(self.db.pool())
+        .await?;
+        let Some(version) = version else {
+            return Ok(None);
+        };
+        let Some(checklist) = self.stored_checklist(version_id, checklist_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(ChecklistRef {
+            plugin_version_id: version.id,
+            plugin_key: version.plugin_key,
+            plugin_version: version.version,
+            sha256: version.sha256,
+            organisation_id: version.organisation_id,
+            organisation_code: version.organisation_code,
+            checklist,
+        }))
+    }
+
+    /// The active version of the same plugin (same publisher and key) as `version_id`.
+    pub async fn current_version_of(&self, version_id: i64) -> AppResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT a.id FROM plugin_versions a JOIN plugin_versions v
+               ON v.organisation_id = a.organisation_id AND v.plugin_key = a.plugin_key
+             WHERE v.id = $1 AND a.status = 'active' AND a.quarantined_at IS NULL
+             ORDER BY a.id DESC LIMIT 1",
+        )
+        .bind(version_id)
+        .fetch_optional(self.db.pool())
+        .await?)
+    }
+
+    /// Active checklists, with their plugin versions, that organisation `scope` may use: its
+    /// own plugins and those another partner granted it (`None`: every active checklist).
     pub async fn checklists(&self, scope: Option<i64>) -> AppResult<Vec<ChecklistRef>> {
         let rows: Vec<(i64, String, String, String, i64, String, String)> = sqlx::query_as(
             "SELECT v.id, v.plugin_key, v.version, v.sha256, v.organisation_id, o.code, v.checklists_json
              FROM plugin_versions v JOIN organisations o ON o.id = v.organisation_id
-             WHERE v.status = 'active' AND v.quarantined_at IS NULL AND ($1 IS NULL OR v.organisation_id = $1)
-             ORDER BY o.code, v.plugin_key",
+             WHERE v.status = 'active' AND v.quarantined_at IS NULL
+               AND ($1 IS NULL OR v.organisation_id = $1 OR EXISTS (
+                    SELECT 1 FROM plugin_grants g
+                    WHERE g.publisher_organisation_id = v.organisation_id
+                      AND g.plugin_key = v.plugin_key AND g.grantee_organisation_id = $1))
+             ORDER BY o.code, v.plugin_key, v.id",
         )
         .bind(scope)
         .fetch_all(self.db.pool())
@@ -314,6 +525,26 @@ impl Registry {
         self.run(move |rt| (rt.describe(&loaded).0, rt.checklists(&loaded).0))
             .await
     }
+}
+
+/// Whether the publisher granted organisation `grantee` the use of its plugin `plugin_key`.
+pub async fn granted(db: &Db, publisher: i64, plugin_key: &str, grantee: i64) -> AppResult<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM plugin_grants
+         WHERE publisher_organisation_id = $1 AND plugin_key = $2 AND grantee_organisation_id = $3",
+    )
+    .bind(publisher)
+    .bind(plugin_key)
+    .bind(grantee)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(n > 0)
+}
+
+#[derive(Clone, Copy)]
+enum Which {
+    ActiveOnly,
+    AnyStored,
 }
 
 /// Why a score could not be had.

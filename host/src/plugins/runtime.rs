@@ -13,8 +13,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
-    Trap,
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter,
+    Store, Trap,
 };
 
 use super::bindings::mentortrack::plugin::log::{self as wit_log, Level};
@@ -241,27 +241,68 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// Linear memory a fresh instance may start from without page faults: the pages a call dirtied
+/// are copied back to their initial contents (PAGEMAP_SCAN finds them) and stay mapped, instead
+/// of being released with `madvise` and faulted in again by the next call. 2 MiB covers the
+/// ~1 MiB a Rust plugin touches to score (its stack and heap) with room to spare; a call that
+/// dirties more gets the rest released as before. Memory is per pool slot, so the pool keeps at
+/// most this much resident per slot it has used (2 MiB × 2 memories × `concurrency` slots).
+const MEMORY_KEEP_RESIDENT: usize = 2 << 20;
+/// The same for tables: a Rust plugin's function tables use a few KiB of their slot.
+const TABLE_KEEP_RESIDENT: usize = 64 << 10;
+
+/// A call's wall-clock limit in epoch ticks, as every call's store is set up (at least one tick).
+pub fn deadline_ticks(limits: &Limits) -> u64 {
+    u64::try_from(limits.wall_clock.as_millis() / EPOCH_TICK.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+/// The sandbox's engine configuration for these limits, as `Runtime::new` builds its engine.
+/// Public so that the benchmark (`host/benches/plugins.rs`) measures the very configuration the
+/// server runs, and varies it from there.
+pub fn engine_config(limits: &Limits) -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.consume_fuel(true);
+    config.epoch_interruption(true);
+    // Async machinery costs every synchronous call; plugins are called synchronously.
+    config.concurrency_support(false);
+    config.max_wasm_stack(512 << 10);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(limits)));
+    config
+}
+
+/// The pooling allocator behind [`engine_config`]: a fixed set of instance, memory and table
+/// slots sized by the limits, reused call after call.
+pub fn pool_config(limits: &Limits) -> PoolingAllocationConfig {
+    let slots = u32::try_from(limits.concurrency).unwrap_or(16).max(1);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(slots)
+        .total_core_instances(slots * 8)
+        .total_memories(slots * 2)
+        .total_tables(slots * 8)
+        .max_memories_per_component(2)
+        .max_tables_per_component(8)
+        .max_memory_size(limits.memory_bytes)
+        .table_elements(limits.table_elements);
+    // Keeping pages resident pays only where the kernel can say which pages a call dirtied
+    // (PAGEMAP_SCAN, Linux 6.7+). Without it wasmtime would `memset` the first
+    // MEMORY_KEEP_RESIDENT bytes of every slot on every call, touched or not (a Rust plugin's
+    // stack sits there, mostly untouched), which costs more than the page faults it saves; so
+    // there the pool keeps its default (`madvise` everything back).
+    if PoolingAllocationConfig::is_pagemap_scan_available() {
+        pool.pagemap_scan(Enabled::Auto)
+            .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
+            .table_keep_resident(TABLE_KEEP_RESIDENT);
+    }
+    pool
+}
+
 impl Runtime {
     /// `cache_dir`: where compiled plugins are kept between starts (`None`: compile every time).
     pub fn new(limits: Limits, cache_dir: Option<PathBuf>) -> anyhow::Result<Runtime> {
-        let mut config = Config::new();
-        config.wasm_component_model(true);
-        config.consume_fuel(true);
-        config.epoch_interruption(true);
-        // Async machinery costs every synchronous call; plugins are called synchronously.
-        config.concurrency_support(false);
-        config.max_wasm_stack(512 << 10);
-        let slots = u32::try_from(limits.concurrency).unwrap_or(16).max(1);
-        let mut pool = PoolingAllocationConfig::default();
-        pool.total_component_instances(slots)
-            .total_core_instances(slots * 8)
-            .total_memories(slots * 2)
-            .total_tables(slots * 8)
-            .max_memories_per_component(2)
-            .max_tables_per_component(8)
-            .max_memory_size(limits.memory_bytes)
-            .table_elements(limits.table_elements);
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let config = engine_config(&limits);
         let engine = Engine::new(&config)
             .map_err(|e| anyhow::anyhow!("creating the plugin engine: {e:#}"))?;
 
@@ -438,8 +479,7 @@ impl Runtime {
             },
         );
         store.limiter(|s| s as &mut dyn ResourceLimiter);
-        let ticks = (limits.wall_clock.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
+        store.set_epoch_deadline(deadline_ticks(limits));
         let fuel_set = store.set_fuel(limits.fuel);
         let result = match fuel_set {
             Err(e) => Err(PluginError::Instantiation {

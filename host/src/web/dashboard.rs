@@ -1,4 +1,5 @@
-//! The home page: the figures that matter to the signed-in role.
+//! The home page: the figures that matter to the signed-in role; for a mentor, who to see
+//! next and what they logged lately.
 
 use askama::Template;
 use axum::extract::State;
@@ -9,6 +10,7 @@ use crate::authz::Role;
 use crate::config::AppState;
 use crate::domain::assignments::{self, Assignment};
 use crate::domain::audit::{self, AuditEntry};
+use crate::domain::timeline::{self, Due, MentorHome};
 use crate::error::AppError;
 
 #[derive(Template)]
@@ -20,6 +22,14 @@ struct DashboardPage {
     organisations: i64,
     my_facilities: Vec<Assignment>,
     recent: Vec<AuditEntry>,
+    /// A mentor's follow-ups and latest sessions.
+    home: Option<MentorHome>,
+}
+
+impl DashboardPage {
+    fn due_text(&self, due: &Due) -> String {
+        super::facilities::due_text(&self.ctx, due)
+    }
 }
 
 pub async fn show(
@@ -40,6 +50,11 @@ pub async fn show(
     } else {
         Vec::new()
     };
+    let home = if actor.role == Role::Mentor {
+        Some(timeline::mentor_home(&state.db, &actor, &state.config.programme).await?)
+    } else {
+        None
+    };
     let recent = if ctx.sees_audit() {
         audit::recent(&state.db, &actor, 10).await?
     } else {
@@ -52,5 +67,6 @@ pub async fn show(
         organisations,
         my_facilities,
         recent,
+        home,
     }))
 }

@@ -28,7 +28,9 @@ impl FormErrors {
     /// Splits a validation error into form errors; anything else is passed on.
     pub fn from_error(lang: Lang, e: AppError) -> Result<FormErrors, AppError> {
         match e {
-            AppError::Validation(errs) => Ok(FormErrors::from_fields(lang, &errs)),
+            AppError::Validation(errs) | AppError::ScoringFailed(errs) => {
+                Ok(FormErrors::from_fields(lang, &errs))
+            }
             other => Err(other),
         }
     }

@@ -2,6 +2,8 @@
 //! structs; this module holds what every page shares: the request context (signed-in user,
 //! language, CSRF token), the CSRF check on every state-changing form, and error pages.
 
+mod charts;
+mod checklist_form;
 mod dashboard;
 mod facilities;
 mod forms;
@@ -9,6 +11,10 @@ mod login;
 mod organisations;
 mod plugins;
 mod providers;
+// Named apart from `auth::sessions`, which this module uses for sign-in sessions.
+#[path = "sessions.rs"]
+mod session_pages;
+mod trainings;
 mod users;
 
 use askama::Template;
@@ -42,6 +48,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(users::routes())
         .merge(facilities::routes())
         .merge(providers::routes())
+        .merge(session_pages::routes())
+        .merge(trainings::routes())
         .merge(plugins::routes())
         .route("/static/app.css", get(stylesheet))
         .route("/static/fonts/{file}", get(font))
@@ -335,7 +343,7 @@ impl IntoResponse for AppError {
         let detail = match &self {
             AppError::BadRequest(m) | AppError::Conflict(m) => Some(m.clone()),
             AppError::TooManyRequests { .. } => Some(self.to_string()),
-            AppError::Validation(errs) => Some(
+            AppError::Validation(errs) | AppError::ScoringFailed(errs) => Some(
                 errs.iter()
                     .map(|e| format!("{}: {}", e.field, e.message))
                     .collect::<Vec<_>>()

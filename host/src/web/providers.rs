@@ -5,14 +5,17 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
+use chrono::NaiveDate;
 use serde::Deserialize;
 
+use super::charts::{self, ChartText, Series};
 use super::forms::{choices, coded_choices, parse_id};
 use super::{Choice, Ctx, FormErrors, SignedIn, render};
 use crate::authz::{Actor, Role};
 use crate::config::AppState;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::providers::{self, CADRES, Provider, ProviderFilter, ProviderInput, SEXES};
+use crate::domain::timeline::{self, Due, ProviderTimeline};
 use crate::domain::{Page, PageParams, assignments, org_units};
 use crate::error::AppError;
 
@@ -234,7 +237,53 @@ struct ShowPage {
     ctx: Ctx,
     provider: Provider,
     can_edit: bool,
+    /// The actor may log a session with this provider.
+    can_log: bool,
     history: Vec<AuditEntry>,
+    timeline: ProviderTimeline,
+    /// The scores chart, escaped SVG; absent when nothing was scored with a percentage.
+    chart: Option<String>,
+}
+
+impl ShowPage {
+    fn percent(&self, p: &Option<f64>) -> String {
+        p.map(|p| format!("{} %", charts::percent(p)))
+            .unwrap_or_default()
+    }
+
+    fn due_text(&self, due: &Due) -> String {
+        super::facilities::due_text(&self.ctx, due)
+    }
+}
+
+/// The chart of a provider's scores, one line per checklist.
+fn score_chart(ctx: &Ctx, timeline: &ProviderTimeline) -> Option<String> {
+    let series: Vec<Series> = timeline
+        .checklists
+        .iter()
+        .map(|c| Series {
+            label: c.checklist_title.get(ctx.lang).to_string(),
+            points: c
+                .points
+                .iter()
+                .filter_map(|p| {
+                    let date = NaiveDate::parse_from_str(&p.date, "%Y-%m-%d").ok()?;
+                    Some((date, p.percentage))
+                })
+                .collect(),
+        })
+        .collect();
+    series.iter().any(|s| !s.points.is_empty()).then(|| {
+        charts::score_chart(
+            &ChartText {
+                id: "scores",
+                title: ctx.t("timeline.chart_title"),
+                description: ctx.t("timeline.chart_desc"),
+                empty: ctx.t("timeline.chart_empty"),
+            },
+            &series,
+        )
+    })
 }
 
 async fn show(
@@ -242,18 +291,27 @@ async fn show(
     SignedIn { ctx, actor }: SignedIn,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let provider = providers::get(&state.db, &actor, id).await?;
+    let timeline =
+        timeline::provider_timeline(&state.db, &actor, id, &state.config.programme).await?;
+    let provider = timeline.provider.clone();
     let can_edit = providers::can_edit(&state.db, &actor, &provider).await?;
+    // Sessions are logged into the logger's own organisation, with its own providers.
+    let can_log =
+        can_edit && provider.active == 1 && provider.organisation_id == actor.organisation_id;
     let history = if actor.can_read_audit(Some(provider.organisation_id)) {
         audit::for_entity(&state.db, &actor, "provider", &id.to_string(), 20).await?
     } else {
         Vec::new()
     };
+    let chart = score_chart(&ctx, &timeline);
     Ok(render(&ShowPage {
         ctx,
         provider,
         can_edit,
+        can_log,
         history,
+        timeline,
+        chart,
     }))
 }
 

@@ -110,10 +110,16 @@ pub const CONTRACT_VERSION: &str = "1.0.0";
 /// scores them.
 ///
 /// The SDK calls [`Plugin::score`] only with a checklist from
-/// [`Plugin::checklists`] and responses that passed validation against it, so
+/// [`Plugin::checklist`] and responses that passed validation against it, so
 /// `score` can concentrate on the rule. Return errors, never panic: in the
 /// component a panic is a trap, and the host can only report that the plugin
 /// crashed.
+///
+/// The host runs every call in a fresh instance of the component, so whatever
+/// a call needs is built again on every call. `score` needs only the plugin id
+/// and the one checklist scored: override [`Plugin::id`] and
+/// [`Plugin::checklist`] when building the manifest or every checklist costs
+/// more than that (see the author's guide, "Scoring fast").
 pub trait Plugin: Send + Sync + 'static {
     /// Builds the plugin. Called once per component instance.
     fn new() -> Self
@@ -123,9 +129,28 @@ pub trait Plugin: Send + Sync + 'static {
     /// Who the plugin is. See [`Manifest::new`].
     fn manifest(&self) -> Manifest;
 
-    /// Every checklist, in display order. Called once per instance; the
-    /// result is cached.
+    /// Every checklist, in display order: what the host shows and stores.
     fn checklists(&self) -> Vec<Checklist>;
+
+    /// The checklist with this id, or `None`: what `score` is called with.
+    ///
+    /// By default the one of [`Plugin::checklists`] with this id, which builds
+    /// every checklist to keep one. A plugin with several checklists can build
+    /// only the one asked for, with a `match` on the id. It must return exactly
+    /// the checklist `checklists` has under that id, and `None` for any other
+    /// id: [`testing::assert_definitions_valid`] checks both.
+    fn checklist(&self, id: &str) -> Option<Checklist> {
+        self.checklists().into_iter().find(|c| c.id == id)
+    }
+
+    /// The manifest's id, the prefix of every metric name.
+    ///
+    /// By default taken from [`Plugin::manifest`]. Return the same id from a
+    /// constant to spare `score` building the manifest;
+    /// [`testing::assert_definitions_valid`] checks the two agree.
+    fn id(&self) -> String {
+        self.manifest().id
+    }
 
     /// Scores validated answers to `checklist`.
     fn score(
@@ -199,8 +224,10 @@ pub mod prelude {
 macro_rules! register_plugin {
     ($plugin:ty) => {
         const _: () = {
-            // Built on first use and kept for the life of the instance, so the
-            // checklists are built once however many calls the instance serves.
+            // Built on the first call and kept for the life of the instance.
+            // Building it builds nothing else: each export builds only what
+            // it returns or needs (see `Runner`), because the host gives every
+            // call a fresh instance.
             static RUNNER: ::std::sync::OnceLock<$crate::Runner<$plugin>> =
                 ::std::sync::OnceLock::new();
 
@@ -216,12 +243,14 @@ macro_rules! register_plugin {
             impl $crate::bindings::exports::mentortrack::plugin::plugin::Guest
                 for MentortrackPluginExport
             {
+                // Built for the answer and moved into it, not kept: the
+                // host asks once per instance.
                 fn describe() -> $crate::Manifest {
-                    runner().manifest().clone()
+                    $crate::Plugin::manifest(runner().plugin())
                 }
 
                 fn checklists() -> ::std::vec::Vec<$crate::Checklist> {
-                    runner().checklists().to_vec()
+                    $crate::Plugin::checklists(runner().plugin())
                 }
 
                 fn score(

@@ -8,9 +8,48 @@ use std::collections::BTreeSet;
 
 use crate::{Checklist, Item, Localized, Manifest, Plugin, ResponseKind};
 
-/// Every problem found in `plugin`'s manifest and checklists, one line each.
+/// Every problem found in `plugin`'s manifest and checklists, one line each,
+/// and any disagreement between them and the shortcuts `score` takes
+/// ([`Plugin::id`], [`Plugin::checklist`]).
 pub fn lint<P: Plugin>(plugin: &P) -> Vec<String> {
-    lint_definitions(&plugin.manifest(), &plugin.checklists())
+    let manifest = plugin.manifest();
+    let checklists = plugin.checklists();
+    let mut problems = lint_definitions(&manifest, &checklists);
+    let id = plugin.id();
+    if id != manifest.id {
+        problems.push(format!(
+            "plugin: id() is {id:?} but the manifest's id is {:?}",
+            manifest.id
+        ));
+    }
+    // The host stores what `checklists` returns and scores against what
+    // `checklist` returns: they must be the same definitions.
+    let mut seen = BTreeSet::new();
+    for c in &checklists {
+        if !seen.insert(c.id.as_str()) {
+            continue; // reported above as an id used twice
+        }
+        let at = format!("checklist {}", c.id);
+        match plugin.checklist(&c.id) {
+            Some(found) if found == *c => {}
+            Some(_) => problems.push(format!(
+                "{at}: checklist({:?}) differs from the one checklists() returns",
+                c.id
+            )),
+            None => problems.push(format!("{at}: checklist({:?}) returns None", c.id)),
+        }
+    }
+    let mut unknown = String::from("no-such-checklist");
+    while seen.contains(unknown.as_str()) {
+        unknown.push('x');
+    }
+    if let Some(found) = plugin.checklist(&unknown) {
+        problems.push(format!(
+            "plugin: checklist({unknown:?}) returns checklist {:?}; it must return None for an id checklists() does not have",
+            found.id
+        ));
+    }
+    problems
 }
 
 pub fn lint_definitions(manifest: &Manifest, checklists: &[Checklist]) -> Vec<String> {
@@ -370,5 +409,59 @@ mod tests {
                 "missing {e:?} in {problems:#?}"
             );
         }
+    }
+
+    /// A plugin whose `score` shortcuts disagree with its definitions.
+    struct Drifted;
+
+    impl Plugin for Drifted {
+        fn new() -> Self {
+            Drifted
+        }
+
+        fn manifest(&self) -> Manifest {
+            manifest()
+        }
+
+        fn checklists(&self) -> Vec<Checklist> {
+            vec![good(), good_b()]
+        }
+
+        fn checklist(&self, id: &str) -> Option<Checklist> {
+            match id {
+                "osce-a" => Some(good().description("not the same")),
+                "osce-b" => None,
+                _ => Some(good()),
+            }
+        }
+
+        fn id(&self) -> String {
+            "hbb-old".into()
+        }
+
+        fn score(
+            &self,
+            _: &Checklist,
+            _: &crate::Answers<'_>,
+            _: &crate::ScoreContext,
+        ) -> Result<crate::ScoreCard, crate::ScoreError> {
+            Err(crate::ScoreError::Internal("unused".into()))
+        }
+    }
+
+    fn good_b() -> Checklist {
+        Checklist::new("osce-b", "OSCE B").section("s1", "S1", |s| s.item("a", "A"))
+    }
+
+    #[test]
+    fn finds_shortcuts_that_disagree_with_the_definitions() {
+        let problems = lint(&Drifted);
+        let expected = [
+            "plugin: id() is \"hbb-old\" but the manifest's id is \"hbb\"",
+            "checklist osce-a: checklist(\"osce-a\") differs from the one checklists() returns",
+            "checklist osce-b: checklist(\"osce-b\") returns None",
+            "plugin: checklist(\"no-such-checklist\") returns checklist \"osce-a\"; it must return None for an id checklists() does not have",
+        ];
+        assert_eq!(problems, expected);
     }
 }

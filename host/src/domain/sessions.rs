@@ -1,0 +1,1133 @@
+//! Mentorship sessions: a mentor's visit or drill at one facility, its mentees, and a scored
+//! checklist per observed mentee.
+//!
+//! Submissions are offline-safe. The client names each session with a UUID it generates; the
+//! first body accepted under that id is kept, an identical re-send gets the stored session
+//! back, and a different body under the same id is refused (409) without changing anything.
+//! Plugins score every checklist before the transaction opens, so a plugin that fails leaves
+//! nothing half-written, and the one transaction writes the session, its mentees, its scored
+//! observations and the audit entry together.
+
+use chrono::{Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::authz::{Actor, Role};
+use crate::config::Programme;
+use crate::db::{Db, Tx, is_unique_violation};
+use crate::domain::scoring::{self, ChecklistInput, Observation, Owner, Version};
+use crate::domain::{Page, PageParams, assignments, audit, org_units};
+use crate::error::{AppError, AppResult, Validator};
+use crate::plugins::Registry;
+use crate::plugins::model::{Response, ScoreContext};
+
+pub const SESSION_TYPES: [&str; 6] = [
+    "skills_drill",
+    "clinical_observation",
+    "simulation",
+    "case_review",
+    "team_meeting",
+    "facility_assessment",
+];
+
+pub const MAX_MENTEES: usize = 100;
+pub const MAX_OBSERVATIONS: usize = 50;
+
+/// A session as the client sends it. Every field is optional here so that a missing one is a
+/// 422 naming it, not a deserialisation error.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SessionInput {
+    /// A UUID the client generates once per session and keeps for every re-send.
+    pub id: Option<String>,
+    /// One of the mentor's assigned facilities.
+    pub facility_id: Option<i64>,
+    /// `YYYY-MM-DD`; not in the future.
+    pub date: Option<String>,
+    /// `skills_drill`, `clinical_observation`, `simulation`, `case_review`, `team_meeting` or
+    /// `facility_assessment`.
+    pub session_type: Option<String>,
+    /// Topic or module, e.g. "PPH: active management of the third stage".
+    pub topic: Option<String>,
+    pub duration_minutes: Option<i64>,
+    /// Providers at the facility who took part; observed providers are added if missing.
+    #[serde(default)]
+    pub mentee_ids: Vec<i64>,
+    pub notes: Option<String>,
+    pub action_points: Option<String>,
+    /// One filled checklist per observed mentee.
+    #[serde(default)]
+    pub observations: Vec<ObservationInput>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ObservationInput {
+    pub provider_id: Option<i64>,
+    /// The plugin version providing the checklist, as `GET /api/v1/checklists` lists it.
+    pub plugin_version_id: Option<i64>,
+    pub checklist_id: Option<String>,
+    #[serde(default)]
+    pub responses: Vec<Response>,
+}
+
+/// Which plugin version re-scores the observations of a corrected session.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Rescore {
+    /// The version each observation was first scored with (the default).
+    #[default]
+    Pinned,
+    /// The plugin's currently active version.
+    Current,
+}
+
+/// A correction: the whole session as it should now read.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+pub struct CorrectionInput {
+    #[serde(flatten)]
+    pub session: SessionInput,
+    #[serde(default)]
+    pub rescore: Rescore,
+    /// Why it was corrected; kept in the audit log.
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+pub struct WithdrawInput {
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, FromRow, ToSchema)]
+pub struct SessionSummary {
+    pub id: String,
+    pub organisation_id: i64,
+    pub mentor_id: i64,
+    pub mentor_name: String,
+    pub facility_id: i64,
+    pub facility_name: String,
+    pub date: String,
+    pub session_type: String,
+    pub topic: String,
+    pub duration_minutes: i64,
+    /// `recorded` or `withdrawn`.
+    pub status: String,
+    /// 1 when logged, one more for every correction.
+    pub revision: i64,
+    pub mentees: i64,
+    pub observations: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Mentee {
+    pub provider_id: i64,
+    pub name: String,
+    pub cadre: String,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Session {
+    #[serde(flatten)]
+    pub summary: SessionSummary,
+    pub notes: Option<String>,
+    pub action_points: Option<String>,
+    pub withdrawn_reason: Option<String>,
+    pub withdrawn_at: Option<String>,
+    pub mentee_list: Vec<Mentee>,
+    pub observation_list: Vec<Observation>,
+}
+
+#[derive(Clone, Debug, FromRow)]
+struct Stored {
+    organisation_id: i64,
+    mentor_id: i64,
+    facility_id: i64,
+    create_sha256: String,
+    content_sha256: String,
+    status: String,
+    revision: i64,
+    created_at: String,
+    withdrawn_reason: Option<String>,
+}
+
+/// What a create did: stored a new session, or found the identical one already stored.
+#[derive(Debug)]
+pub enum Created {
+    New(Session),
+    Existing(Session),
+}
+
+macro_rules! summary_columns {
+    () => {
+        "s.id, s.organisation_id, s.mentor_id, u.display_name AS mentor_name, s.facility_id,
+         f.name AS facility_name, s.session_date AS date, s.session_type, s.topic, s.duration_minutes,
+         s.status, s.revision,
+         (SELECT COUNT(*) FROM session_mentees m WHERE m.session_id = s.id) AS mentees,
+         (SELECT COUNT(*) FROM observations ob WHERE ob.session_id = s.id) AS observations,
+         s.created_at, s.updated_at"
+    };
+}
+
+macro_rules! summary_from {
+    () => {
+        " FROM sessions s JOIN users u ON u.id = s.mentor_id JOIN org_units f ON f.id = s.facility_id"
+    };
+}
+
+macro_rules! list_conditions {
+    () => {
+        "
+         WHERE ($1 IS NULL OR s.organisation_id = $1)
+           AND ($2 IS NULL OR s.facility_id = $2)
+           AND ($3 IS NULL OR f.path LIKE $3)
+           AND ($4 IS NULL OR s.mentor_id = $4)
+           AND ($5 IS NULL OR EXISTS (SELECT 1 FROM session_mentees m WHERE m.session_id = s.id AND m.provider_id = $5))
+           AND ($6 IS NULL OR EXISTS (SELECT 1 FROM observations ob WHERE ob.session_id = s.id AND ob.checklist_id = $6
+                                      AND ($7 IS NULL OR ob.plugin_key = $7)))
+           AND ($8 IS NULL OR s.session_date >= $8)
+           AND ($9 IS NULL OR s.session_date <= $9)
+           AND ($10 IS NULL OR s.status = $10)"
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+async fn stored(db: &Db, id: &str) -> AppResult<Option<Stored>> {
+    Ok(sqlx::query_as(
+        "SELECT organisation_id, mentor_id, facility_id, create_sha256, content_sha256, status,
+                revision, created_at, withdrawn_reason
+         FROM sessions WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?)
+}
+
+/// A session the actor may read; another organisation's is "not found".
+pub async fn get(db: &Db, actor: &Actor, id: &str) -> AppResult<Session> {
+    let id = id.trim().to_ascii_lowercase();
+    match stored(db, &id).await? {
+        Some(s) if actor.can_read_org(s.organisation_id) => load(db, &id).await,
+        _ => Err(AppError::NotFound),
+    }
+}
+
+async fn load(db: &Db, id: &str) -> AppResult<Session> {
+    let summary: SessionSummary = sqlx::query_as(concat!(
+        "SELECT ",
+        summary_columns!(),
+        summary_from!(),
+        " WHERE s.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let (notes, action_points, withdrawn_reason, withdrawn_at): (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ) = sqlx::query_as(
+        "SELECT notes, action_points, withdrawn_reason, withdrawn_at FROM sessions WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(db.pool())
+    .await?;
+    let mentee_list = sqlx::query_as::<_, (i64, String, String)>(
+        "SELECT p.id, p.name, p.cadre FROM session_mentees m JOIN providers p ON p.id = m.provider_id
+         WHERE m.session_id = $1 ORDER BY p.name, p.id",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?
+    .into_iter()
+    .map(|(provider_id, name, cadre)| Mentee {
+        provider_id,
+        name,
+        cadre,
+    })
+    .collect();
+    let observation_list = scoring::load(db, Owner::Session(id)).await?;
+    Ok(Session {
+        summary,
+        notes,
+        action_points,
+        withdrawn_reason,
+        withdrawn_at,
+        mentee_list,
+        observation_list,
+    })
+}
+
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+pub struct SessionFilter {
+    pub facility_id: Option<i64>,
+    /// Sessions at facilities anywhere below this org unit (a district, a province).
+    pub within: Option<i64>,
+    pub mentor_id: Option<i64>,
+    /// Sessions this provider took part in.
+    pub provider_id: Option<i64>,
+    /// Sessions with an observation on this checklist.
+    pub checklist_id: Option<String>,
+    /// With `checklist_id`: the plugin (its key) providing it.
+    pub plugin_key: Option<String>,
+    /// First day, `YYYY-MM-DD`.
+    pub from: Option<String>,
+    /// Last day, `YYYY-MM-DD`.
+    pub to: Option<String>,
+    /// `recorded` (the default) , `withdrawn` or `all`.
+    pub status: Option<String>,
+    pub organisation_id: Option<i64>,
+    /// 1-based page number.
+    pub page: Option<i64>,
+    /// Items per page, at most 200.
+    pub per_page: Option<i64>,
+}
+
+impl SessionFilter {
+    pub fn paging(&self) -> PageParams {
+        PageParams {
+            page: self.page,
+            per_page: self.per_page,
+        }
+    }
+}
+
+/// Checks an optional date filter; a malformed one is a 422 naming the field.
+pub fn date_filter(v: &mut Validator, field: &str, value: Option<&str>) -> Option<String> {
+    let value = value.map(str::trim).filter(|s| !s.is_empty())?;
+    match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        Ok(d) => Some(d.format("%Y-%m-%d").to_string()),
+        Err(_) => {
+            v.add(field, "invalid_date", "must be a date written YYYY-MM-DD");
+            None
+        }
+    }
+}
+
+pub async fn list(
+    db: &Db,
+    actor: &Actor,
+    filter: &SessionFilter,
+    page: &PageParams,
+) -> AppResult<Page<SessionSummary>> {
+    let (page, per_page, offset) = page.resolve(25);
+    let scope = match (actor.org_scope(), filter.organisation_id) {
+        (Some(own), Some(asked)) if own != asked => {
+            return Ok(Page {
+                items: vec![],
+                total: 0,
+                page,
+                per_page,
+            });
+        }
+        (Some(own), _) => Some(own),
+        (None, asked) => asked,
+    };
+    let mut v = Validator::new();
+    let from = date_filter(&mut v, "from", filter.from.as_deref());
+    let to = date_filter(&mut v, "to", filter.to.as_deref());
+    let status = match filter.status.as_deref().map(str::trim) {
+        None | Some("") | Some("recorded") => Some("recorded"),
+        Some("withdrawn") => Some("withdrawn"),
+        Some("all") => None,
+        Some(_) => {
+            v.add(
+                "status",
+                "invalid_choice",
+                "must be recorded, withdrawn or all",
+            );
+            None
+        }
+    };
+    v.finish()?;
+    let within = match filter.within {
+        Some(id) => Some(format!("{}%", org_units::get(db, id).await?.path)),
+        None => None,
+    };
+    let checklist = filter.checklist_id.as_deref().filter(|c| !c.is_empty());
+    let plugin_key = filter.plugin_key.as_deref().filter(|c| !c.is_empty());
+    let items = sqlx::query_as(concat!(
+        "SELECT ",
+        summary_columns!(),
+        summary_from!(),
+        list_conditions!(),
+        " ORDER BY s.session_date DESC, s.created_at DESC LIMIT $11 OFFSET $12"
+    ))
+    .bind(scope)
+    .bind(filter.facility_id)
+    .bind(&within)
+    .bind(filter.mentor_id)
+    .bind(filter.provider_id)
+    .bind(checklist)
+    .bind(plugin_key)
+    .bind(&from)
+    .bind(&to)
+    .bind(status)
+    .bind(per_page)
+    .bind(offset)
+    .fetch_all(db.pool())
+    .await?;
+    let total = sqlx::query_scalar(concat!(
+        "SELECT COUNT(*)",
+        summary_from!(),
+        list_conditions!()
+    ))
+    .bind(scope)
+    .bind(filter.facility_id)
+    .bind(&within)
+    .bind(filter.mentor_id)
+    .bind(filter.provider_id)
+    .bind(checklist)
+    .bind(plugin_key)
+    .bind(&from)
+    .bind(&to)
+    .bind(status)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(Page {
+        items,
+        total,
+        page,
+        per_page,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
+/// The session part of an input, checked; the observations are checked separately because
+/// they need the plugins.
+#[derive(Clone, Debug)]
+struct Valid {
+    facility_id: i64,
+    date: String,
+    session_type: String,
+    topic: String,
+    duration_minutes: i64,
+    notes: Option<String>,
+    action_points: Option<String>,
+    /// Mentee ids with their cadres, in the order given, observed ones included.
+    mentees: Vec<(i64, String)>,
+}
+
+/// The latest date a session may carry: today somewhere on Earth (UTC+14), so a mentor in
+/// Phnom Penh or Kigali is never told their today is in the future.
+pub fn latest_allowed_date() -> NaiveDate {
+    (Utc::now() + Duration::hours(14)).date_naive()
+}
+
+pub fn check_date(v: &mut Validator, field: &str, value: Option<&str>) -> String {
+    let value = value.map(str::trim).unwrap_or("");
+    if value.is_empty() {
+        v.add(field, "required", "is required");
+        return String::new();
+    }
+    match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        Ok(d) if d > latest_allowed_date() => {
+            v.add(field, "future_date", "must not be in the future");
+        }
+        Ok(d) if d < NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(NaiveDate::MIN) => {
+            v.add(field, "invalid_date", "must be in 2000 or later");
+        }
+        Ok(_) => {}
+        Err(_) => v.add(field, "invalid_date", "must be a date written YYYY-MM-DD"),
+    }
+    value.to_string()
+}
+
+/// The organisation whose records the actor writes sessions into, if any.
+fn writing_org(actor: &Actor) -> AppResult<i64> {
+    if !actor.can_write_org_records(actor.organisation_id) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(actor.organisation_id)
+}
+
+async fn validate(
+    db: &Db,
+    actor: &Actor,
+    organisation_id: i64,
+    input: &SessionInput,
+    current_facility: Option<i64>,
+    v: &mut Validator,
+) -> AppResult<Valid> {
+    let facility_id = match input.facility_id {
+        None => {
+            v.add("facility_id", "required", "is required");
+            0
+        }
+        Some(id) => {
+            match org_units::find(db, id).await? {
+                Some(u) if u.level == "facility" => {
+                    // A mentor logs only where assigned; a correction may keep a facility the
+                    // mentor has since been moved from.
+                    if actor.role == Role::Mentor
+                        && current_facility != Some(id)
+                        && !assignments::is_assigned(db, actor.user_id, id).await?
+                    {
+                        v.add(
+                            "facility_id",
+                            "not_assigned",
+                            "you are not assigned to this facility",
+                        );
+                    }
+                }
+                Some(_) => v.add(
+                    "facility_id",
+                    "not_a_facility",
+                    "must be a facility, not a district or province",
+                ),
+                None => v.add("facility_id", "unknown", "no such facility"),
+            }
+            id
+        }
+    };
+    let date = check_date(v, "date", input.date.as_deref());
+    let session_type = input
+        .session_type
+        .as_deref()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    if session_type.is_empty() {
+        v.add("session_type", "required", "is required");
+    } else if !SESSION_TYPES.contains(&session_type.as_str()) {
+        v.add(
+            "session_type",
+            "invalid_choice",
+            format!("must be one of {}", SESSION_TYPES.join(", ")),
+        );
+    }
+    let topic = v.required_text("topic", input.topic.as_deref(), 200);
+    let duration_minutes = match input.duration_minutes {
+        None => {
+            v.add("duration_minutes", "required", "is required");
+            0
+        }
+        Some(d) if !(1..=1440).contains(&d) => {
+            v.add(
+                "duration_minutes",
+                "out_of_range",
+                "must be from 1 to 1440 minutes",
+            );
+            d
+        }
+        Some(d) => d,
+    };
+    let notes = long_text(v, "notes", input.notes.as_deref());
+    let action_points = long_text(v, "action_points", input.action_points.as_deref());
+
+    // Mentees: the listed ones, then any observed provider not listed.
+    let mut wanted: Vec<(String, i64)> = Vec::new();
+    for (n, id) in input.mentee_ids.iter().enumerate() {
+        if wanted.iter().any(|(_, w)| w == id) {
+            v.add(
+                &format!("mentee_ids[{n}]"),
+                "duplicate",
+                "this provider is listed twice",
+            );
+            continue;
+        }
+        wanted.push((format!("mentee_ids[{n}]"), *id));
+    }
+    if input.observations.len() > MAX_OBSERVATIONS {
+        v.add(
+            "observations",
+            "too_many",
+            format!("at most {MAX_OBSERVATIONS} observations per session"),
+        );
+    }
+    for (n, o) in input.observations.iter().enumerate() {
+        match o.provider_id {
+            None => v.add(
+                &format!("observations[{n}].provider_id"),
+                "required",
+                "is required",
+            ),
+            Some(id) if !wanted.iter().any(|(_, w)| *w == id) => {
+                wanted.push((format!("observations[{n}].provider_id"), id));
+            }
+            Some(_) => {}
+        }
+    }
+    if wanted.is_empty() {
+        v.add(
+            "mentee_ids",
+            "required",
+            "a session needs at least one mentee",
+        );
+    } else if wanted.len() > MAX_MENTEES {
+        v.add(
+            "mentee_ids",
+            "too_many",
+            format!("at most {MAX_MENTEES} mentees per session"),
+        );
+    }
+    let mut mentees = Vec::new();
+    for (field, id) in wanted.iter().take(MAX_MENTEES) {
+        let row: Option<(i64, i64, String, i64)> = sqlx::query_as(
+            "SELECT organisation_id, facility_id, cadre, active FROM providers WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+        match row {
+            // Another partner's provider is reported exactly like a missing one.
+            Some((org, _, _, _)) if org != organisation_id => {
+                v.add(field, "unknown", "no such provider")
+            }
+            None => v.add(field, "unknown", "no such provider"),
+            Some((_, facility, _, _)) if facility != facility_id => v.add(
+                field,
+                "other_facility",
+                "this provider works at another facility",
+            ),
+            Some((_, _, _, 0)) => v.add(field, "inactive", "this provider is marked inactive"),
+            Some((_, _, cadre, _)) => mentees.push((*id, cadre)),
+        }
+    }
+    Ok(Valid {
+        facility_id,
+        date,
+        session_type,
+        topic,
+        duration_minutes,
+        notes,
+        action_points,
+        mentees,
+    })
+}
+
+fn long_text(v: &mut Validator, field: &str, value: Option<&str>) -> Option<String> {
+    let value = value.map(str::trim).filter(|s| !s.is_empty())?;
+    if value.chars().count() > 5000 {
+        v.add(field, "too_long", "must be at most 5000 characters");
+    } else if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        v.add(
+            field,
+            "invalid_characters",
+            "must not contain control characters",
+        );
+    }
+    Some(value.to_string())
+}
+
+/// How the observations of an input are to be scored.
+struct Plan {
+    items: Vec<(scoring::Checked, ScoreContext, Version, i64)>,
+}
+
+/// Resolves each observation's checklist and checks its responses. For a correction,
+/// `pinned` holds the versions the stored observations were scored with: an observation
+/// naming one of them is re-scored with it even if it is no longer active.
+async fn plan(
+    registry: &Registry,
+    organisation_id: i64,
+    actor: &Actor,
+    input: &SessionInput,
+    valid: &Valid,
+    rescore: Option<(Rescore, &[i64])>,
+    v: &mut Validator,
+) -> AppResult<Plan> {
+    let mut items = Vec::new();
+    for (n, o) in input.observations.iter().enumerate() {
+        let field = format!("observations[{n}]");
+        let Some(provider_id) = o.provider_id else {
+            continue;
+        };
+        let Some(cadre) = valid
+            .mentees
+            .iter()
+            .find(|(id, _)| *id == provider_id)
+            .map(|(_, c)| c.clone())
+        else {
+            continue; // already reported as a mentee problem
+        };
+        let mut version_id = o.plugin_version_id;
+        let mut version = Version::Active;
+        if let (Some((how, stored)), Some(id)) = (rescore, o.plugin_version_id)
+            && stored.contains(&id)
+        {
+            match how {
+                Rescore::Pinned => version = Version::Pinned,
+                Rescore::Current => {
+                    version_id = registry.current_version_of(id).await?.or(Some(id));
+                }
+            }
+        }
+        let input = ChecklistInput {
+            plugin_version_id: version_id,
+            checklist_id: o.checklist_id.clone(),
+            responses: o.responses.clone(),
+        };
+        let checked = match version {
+            Version::Active => {
+                scoring::check(registry, organisation_id, &field, &input, &[], v).await?
+            }
+            Version::Pinned => scoring::check_stored(registry, &field, &input, v).await?,
+        };
+        if let Some(checked) = checked {
+            let context = ScoreContext {
+                session_type: valid.session_type.clone(),
+                mentee_cadre: cadre,
+                date: valid.date.clone(),
+                language: actor.language.clone(),
+            };
+            items.push((checked, context, version, provider_id));
+        }
+    }
+    Ok(Plan { items })
+}
+
+/// Scores a plan; each scored checklist keeps its provider.
+async fn score(registry: &Registry, plan: Plan) -> AppResult<Vec<(i64, scoring::ScoredChecklist)>> {
+    let providers: Vec<i64> = plan.items.iter().map(|i| i.3).collect();
+    let scored = scoring::score_all(
+        registry,
+        plan.items
+            .into_iter()
+            .map(|(checked, context, version, _)| (checked, context, version))
+            .collect(),
+    )
+    .await?;
+    Ok(providers.into_iter().zip(scored).collect())
+}
+
+/// The part of an input that is the session's content (everything but its id), for telling
+/// a correction that changes nothing from one that does.
+fn content_sha256(input: &SessionInput) -> AppResult<String> {
+    let mut content = input.clone();
+    content.id = None;
+    scoring::canonical_sha256(&content)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+/// Logs a session, or returns the identical one already logged under the same id.
+pub async fn create(
+    db: &Db,
+    registry: &Registry,
+    actor: &Actor,
+    input: &SessionInput,
+) -> AppResult<Created> {
+    let organisation_id = writing_org(actor)?;
+    let mut id_check = Validator::new();
+    let id = scoring::parse_uuid(&mut id_check, "id", input.id.as_deref());
+    id_check.finish()?;
+    let mut v = Validator::new();
+    let mut normalised = input.clone();
+    normalised.id = Some(id.clone());
+    let create_sha256 = scoring::canonical_sha256(&normalised)?;
+    if let Some(existing) = existing(db, actor, &id, &create_sha256).await? {
+        return Ok(Created::Existing(existing));
+    }
+
+    let valid = validate(db, actor, organisation_id, input, None, &mut v).await?;
+    let plan = plan(
+        registry,
+        organisation_id,
+        actor,
+        input,
+        &valid,
+        None,
+        &mut v,
+    )
+    .await?;
+    v.finish()?;
+    let scored = score(registry, plan).await?;
+
+    let now = crate::time::now();
+    let mut tx = db.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO sessions (id, organisation_id, mentor_id, facility_id, session_date, session_type,
+            topic, duration_minutes, notes, action_points, create_sha256, content_sha256, status,
+            revision, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'recorded', 1, $13, $13)",
+    )
+    .bind(&id)
+    .bind(organisation_id)
+    .bind(actor.user_id)
+    .bind(valid.facility_id)
+    .bind(&valid.date)
+    .bind(&valid.session_type)
+    .bind(&valid.topic)
+    .bind(valid.duration_minutes)
+    .bind(&valid.notes)
+    .bind(&valid.action_points)
+    .bind(&create_sha256)
+    .bind(content_sha256(&normalised)?)
+    .bind(&now)
+    .execute(&mut *tx)
+    .await;
+    if let Err(e) = inserted {
+        if is_unique_violation(&e) {
+            // A concurrent duplicate won the race: answer as if this were the re-send.
+            drop(tx);
+            return match existing(db, actor, &id, &create_sha256).await? {
+                Some(s) => Ok(Created::Existing(s)),
+                None => Err(AppError::Internal(anyhow::anyhow!(
+                    "session {id} vanished after a unique violation"
+                ))),
+            };
+        }
+        return Err(e.into());
+    }
+    write_children(&mut tx, &id, &valid, &scored).await?;
+    let after = audit_snapshot(&id, &valid, &scored);
+    audit::record(
+        &mut tx,
+        Some(actor),
+        Some(organisation_id),
+        "create",
+        "session",
+        &id,
+        None::<&()>,
+        Some(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Created::New(load(db, &id).await?))
+}
+
+/// The stored session under `id`: `Some` if the body is identical, a conflict if not.
+async fn existing(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    create_sha256: &str,
+) -> AppResult<Option<Session>> {
+    let Some(s) = stored(db, id).await? else {
+        return Ok(None);
+    };
+    if s.create_sha256 == create_sha256 && actor.can_read_org(s.organisation_id) {
+        return Ok(Some(load(db, id).await?));
+    }
+    Err(AppError::Conflict(format!(
+        "a different session was already submitted under id {id}; nothing was changed (use a new id for a new session, or PUT /api/v1/sessions/{id} to correct it)"
+    )))
+}
+
+async fn write_children(
+    tx: &mut Tx,
+    id: &str,
+    valid: &Valid,
+    scored: &[(i64, scoring::ScoredChecklist)],
+) -> AppResult<()> {
+    for (provider_id, _) in &valid.mentees {
+        sqlx::query("INSERT INTO session_mentees (session_id, provider_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(provider_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for (position, (provider_id, s)) in scored.iter().enumerate() {
+        scoring::insert(
+            tx,
+            Owner::Session(id),
+            position as i64,
+            *provider_id,
+            &valid.date,
+            s,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn audit_snapshot(
+    id: &str,
+    valid: &Valid,
+    scored: &[(i64, scoring::ScoredChecklist)],
+) -> serde_json::Value {
+    serde_json::json!({
+        "id": id,
+        "facility_id": valid.facility_id,
+        "date": valid.date,
+        "session_type": valid.session_type,
+        "topic": valid.topic,
+        "duration_minutes": valid.duration_minutes,
+        "notes": valid.notes,
+        "action_points": valid.action_points,
+        "mentee_ids": valid.mentees.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+        "observations": scored.iter().map(|(provider_id, s)| serde_json::json!({
+            "provider_id": provider_id,
+            "plugin_version_id": s.scored.plugin_version_id,
+            "plugin_key": s.scored.plugin_key,
+            "plugin_version": s.scored.plugin_version,
+            "plugin_sha256": s.scored.sha256,
+            "checklist_id": s.checked.checklist.checklist.id,
+            "responses": s.checked.responses,
+            "percentage": s.card.percentage,
+            "outcome": s.card.outcome.code,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Whether the actor may correct or withdraw this session now.
+fn may_change(actor: &Actor, s: &Stored, programme: &Programme) -> AppResult<()> {
+    if !actor.can_read_org(s.organisation_id) {
+        return Err(AppError::NotFound);
+    }
+    match actor.role {
+        Role::Admin => Ok(()),
+        Role::OrgAdmin if actor.organisation_id == s.organisation_id => Ok(()),
+        Role::Mentor
+            if actor.organisation_id == s.organisation_id && actor.user_id == s.mentor_id =>
+        {
+            let window = Duration::days(programme.correction_window_days);
+            let created = chrono::DateTime::parse_from_rfc3339(&s.created_at)
+                .map_err(|e| AppError::Internal(e.into()))?;
+            if Utc::now() - created.with_timezone(&Utc) <= window {
+                Ok(())
+            } else {
+                Err(AppError::Conflict(format!(
+                    "sessions can be corrected by their mentor for {} days after they are logged; ask your organisation's admin",
+                    programme.correction_window_days
+                )))
+            }
+        }
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Whether the actor may correct this session now (pages use it to show the edit link).
+pub async fn can_change(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    programme: &Programme,
+) -> AppResult<bool> {
+    match stored(db, id).await? {
+        Some(s) if s.status == "recorded" => Ok(may_change(actor, &s, programme).is_ok()),
+        _ => Ok(false),
+    }
+}
+
+/// Replaces a session's content, re-scoring its checklists. A body identical to the current
+/// content changes nothing (so a re-sent correction is harmless).
+pub async fn correct(
+    db: &Db,
+    registry: &Registry,
+    programme: &Programme,
+    actor: &Actor,
+    id: &str,
+    input: &CorrectionInput,
+) -> AppResult<Session> {
+    let id = id.trim().to_ascii_lowercase();
+    let current = stored(db, &id).await?.ok_or(AppError::NotFound)?;
+    may_change(actor, &current, programme)?;
+    if current.status != "recorded" {
+        return Err(AppError::Conflict(
+            "this session was withdrawn and can no longer be corrected".into(),
+        ));
+    }
+    let mut v = Validator::new();
+    if let Some(body_id) = input.session.id.as_deref().filter(|s| !s.trim().is_empty())
+        && body_id.trim().to_ascii_lowercase() != id
+    {
+        v.add("id", "mismatch", "must match the session being corrected");
+    }
+    let reason = v.optional_text("reason", input.reason.as_deref(), 500);
+    let mut normalised = input.session.clone();
+    normalised.id = Some(id.clone());
+    let content = content_sha256(&normalised)?;
+    if content == current.content_sha256 && input.rescore == Rescore::Pinned && v.is_empty() {
+        return load(db, &id).await;
+    }
+    let before = load(db, &id).await?;
+    let pinned: Vec<i64> = before
+        .observation_list
+        .iter()
+        .map(|o| o.plugin_version_id)
+        .collect();
+    let valid = validate(
+        db,
+        actor,
+        current.organisation_id,
+        &input.session,
+        Some(current.facility_id),
+        &mut v,
+    )
+    .await?;
+    let plan = plan(
+        registry,
+        current.organisation_id,
+        actor,
+        &input.session,
+        &valid,
+        Some((input.rescore, &pinned)),
+        &mut v,
+    )
+    .await?;
+    v.finish()?;
+    let scored = score(registry, plan).await?;
+
+    let mut tx = db.begin().await?;
+    let n = sqlx::query(
+        "UPDATE sessions SET facility_id = $1, session_date = $2, session_type = $3, topic = $4,
+            duration_minutes = $5, notes = $6, action_points = $7, content_sha256 = $8,
+            revision = revision + 1, updated_at = $9
+         WHERE id = $10 AND revision = $11 AND status = 'recorded'",
+    )
+    .bind(valid.facility_id)
+    .bind(&valid.date)
+    .bind(&valid.session_type)
+    .bind(&valid.topic)
+    .bind(valid.duration_minutes)
+    .bind(&valid.notes)
+    .bind(&valid.action_points)
+    .bind(&content)
+    .bind(crate::time::now())
+    .bind(&id)
+    .bind(current.revision)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(AppError::Conflict(
+            "this session was changed by someone else meanwhile; reload it and try again".into(),
+        ));
+    }
+    sqlx::query("DELETE FROM session_mentees WHERE session_id = $1")
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    scoring::delete(&mut tx, Owner::Session(&id)).await?;
+    write_children(&mut tx, &id, &valid, &scored).await?;
+    let mut after = audit_snapshot(&id, &valid, &scored);
+    after["reason"] = serde_json::json!(reason);
+    after["rescore"] = serde_json::json!(input.rescore);
+    audit::record(
+        &mut tx,
+        Some(actor),
+        Some(current.organisation_id),
+        "correct",
+        "session",
+        &id,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    load(db, &id).await
+}
+
+/// Withdraws a session: it stays on record, marked withdrawn with the reason, and leaves the
+/// timelines and indicators. Withdrawing again with the same reason changes nothing.
+pub async fn withdraw(
+    db: &Db,
+    programme: &Programme,
+    actor: &Actor,
+    id: &str,
+    input: &WithdrawInput,
+) -> AppResult<Session> {
+    let id = id.trim().to_ascii_lowercase();
+    let current = stored(db, &id).await?.ok_or(AppError::NotFound)?;
+    if !actor.can_read_org(current.organisation_id) {
+        return Err(AppError::NotFound);
+    }
+    let mut v = Validator::new();
+    let reason = v.required_text("reason", input.reason.as_deref(), 500);
+    v.finish()?;
+    if current.status == "withdrawn" {
+        if current.withdrawn_reason.as_deref() == Some(reason.as_str()) {
+            return load(db, &id).await;
+        }
+        return Err(AppError::Conflict(
+            "this session is already withdrawn".into(),
+        ));
+    }
+    may_change(actor, &current, programme)?;
+    let before = load(db, &id).await?;
+    let now = crate::time::now();
+    let mut tx = db.begin().await?;
+    let n = sqlx::query(
+        "UPDATE sessions SET status = 'withdrawn', withdrawn_reason = $1, withdrawn_at = $2,
+            withdrawn_by = $3, revision = revision + 1, updated_at = $2
+         WHERE id = $4 AND revision = $5 AND status = 'recorded'",
+    )
+    .bind(&reason)
+    .bind(&now)
+    .bind(actor.user_id)
+    .bind(&id)
+    .bind(current.revision)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(AppError::Conflict(
+            "this session was changed by someone else meanwhile; reload it and try again".into(),
+        ));
+    }
+    audit::record(
+        &mut tx,
+        Some(actor),
+        Some(current.organisation_id),
+        "withdraw",
+        "session",
+        &id,
+        Some(&before.summary),
+        Some(&serde_json::json!({"status": "withdrawn", "reason": reason})),
+    )
+    .await?;
+    tx.commit().await?;
+    load(db, &id).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// For the pages' two-step form. These add nothing to the rules: they apply the ones `create`
+// and `correct` apply, early, so the first step can report them before checklists are filled.
+
+/// Facilities where the actor may log a session: a mentor's assigned ones; for org admins
+/// (and admins) the facilities where their organisation has active providers. Labelled
+/// "District › Facility".
+pub async fn logging_facilities(db: &Db, actor: &Actor) -> AppResult<Vec<(i64, String)>> {
+    let organisation_id = writing_org(actor)?;
+    let ids: Vec<i64> = if actor.role == Role::Mentor {
+        assignments::facility_ids(db, actor.user_id).await?
+    } else {
+        sqlx::query_scalar(
+            "SELECT DISTINCT facility_id FROM providers WHERE organisation_id = $1 AND active = 1",
+        )
+        .bind(organisation_id)
+        .fetch_all(db.pool())
+        .await?
+    };
+    org_units::facility_choices(db, Some(&ids)).await
+}
+
+/// Checks the session part of a draft (facility, date, type, topic, duration, mentees) the
+/// way `create` does, or `correct` does when `correcting` names the session; observations are
+/// ignored. A 422 names the fields, as `create` would.
+pub async fn check_draft(
+    db: &Db,
+    actor: &Actor,
+    input: &SessionInput,
+    correcting: Option<&str>,
+) -> AppResult<()> {
+    let (organisation_id, current_facility) = match correcting {
+        None => (writing_org(actor)?, None),
+        Some(id) => {
+            let id = id.trim().to_ascii_lowercase();
+            // Who may correct, and until when, is checked when the correction is saved.
+            let current = stored(db, &id)
+                .await?
+                .filter(|s| actor.can_read_org(s.organisation_id))
+                .ok_or(AppError::NotFound)?;
+            (current.organisation_id, Some(current.facility_id))
+        }
+    };
+    let mut draft = input.clone();
+    draft.observations.clear();
+    let mut v = Validator::new();
+    validate(db, actor, organisation_id, &draft, current_facility, &mut v).await?;
+    v.finish()
+}

@@ -1,0 +1,482 @@
+//! Load benchmark of logging scored sessions through the HTTP API (issue #4).
+//!
+//! 32 concurrent clients post sessions (two mentees, each observed on the midwives' 15-item
+//! AMTSL drill and scored by its plugin in the sandbox) to the real server: bearer-token
+//! authentication, validation, plugin scoring, the audit log, one transaction per session.
+//! Beside it, in the same run and on the same database, the baseline: a bare endpoint that
+//! inserts the same rows (session, mentees, observations, metrics) from the same body with no
+//! authentication, checks, scoring or audit. The two alternate in blocks so both see the same
+//! background load. Run on SQLite, and on PostgreSQL when `MENTORTRACK_TEST_POSTGRES_URL` is
+//! set (`tests/run.sh` sets it):
+//!
+//! ```sh
+//! MENTORTRACK_SETUP_ONLY=1 bash tests/run.sh cargo bench -p mentortrack-tests --bench sessions
+//! ```
+//!
+//! `-- --quick` runs short blocks for a smoke test.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use mentortrack::db::Db;
+use mentortrack::domain::sessions::SessionInput;
+use mentortrack_tests::{Engine, Fixture, TestApp};
+use serde_json::{Value, json};
+
+const CLIENTS: usize = 32;
+const MENTEES: usize = 2;
+
+struct Settings {
+    warmup: Duration,
+    block: Duration,
+    reps: usize,
+}
+
+#[derive(Default, Clone)]
+struct Phase {
+    sessions: usize,
+    elapsed: Duration,
+    latencies_us: Vec<u64>,
+    errors: usize,
+    peak_rss_kib: u64,
+}
+
+impl Phase {
+    fn per_second(&self) -> f64 {
+        self.sessions as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let settings = if quick {
+        Settings {
+            warmup: Duration::from_millis(500),
+            block: Duration::from_secs(2),
+            reps: 1,
+        }
+    } else {
+        Settings {
+            warmup: Duration::from_secs(2),
+            block: Duration::from_secs(8),
+            reps: 3,
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(run(settings));
+}
+
+async fn run(settings: Settings) {
+    println!("# Sessions load benchmark\n");
+    println!("{}\n", machine());
+    println!(
+        "{CLIENTS} concurrent clients, each posting sessions back to back: {MENTEES} mentees, \
+         each observed on the AMTSL drill (15 items) and scored by its plugin. {} repetitions; \
+         in each, a {}-second block of the baseline then one of the API (after {} s of warm-up \
+         each). Throughput is the median repetition's; latencies are over every request of \
+         the path.\n",
+        settings.reps,
+        settings.block.as_secs(),
+        settings.warmup.as_secs_f64()
+    );
+    let mut engines = vec![Engine::Sqlite];
+    if std::env::var("MENTORTRACK_TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty()) {
+        engines.push(Engine::Postgres);
+    } else {
+        println!("PostgreSQL skipped: set MENTORTRACK_TEST_POSTGRES_URL (tests/run.sh does).\n");
+    }
+    println!(
+        "| engine | path | sessions/s | ratio to baseline | p50 ms | p99 ms | max ms | requests | errors | peak RSS MiB |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for engine in engines {
+        bench_engine(engine, &settings).await;
+    }
+}
+
+async fn bench_engine(engine: Engine, settings: &Settings) {
+    let app = TestApp::spawn(engine).await;
+    let f = app.seed_with_plugins().await;
+    let mentees = extra_providers(&app, &f).await;
+    let token = app.token(&f.a.mentor).await;
+    let template = session_template(&app, &f, &mentees, &token).await;
+
+    // The bare endpoint: same database, same body, same rows.
+    let card = reference_card(&app, &f).await;
+    let bare = bare_server(app.db.clone(), f.a.org.id, f.a.mentor_id, card).await;
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CLIENTS)
+        .build()
+        .expect("client");
+    let api_url = app.at("/api/v1/sessions");
+    let bare_url = format!("{bare}/bare/sessions");
+
+    let mut api_reps = Vec::new();
+    let mut bare_reps = Vec::new();
+    for _ in 0..settings.reps {
+        load(&client, &bare_url, None, &template, settings.warmup).await;
+        bare_reps.push(load(&client, &bare_url, None, &template, settings.block).await);
+        load(&client, &api_url, Some(&token), &template, settings.warmup).await;
+        api_reps.push(load(&client, &api_url, Some(&token), &template, settings.block).await);
+    }
+    let name = match engine {
+        Engine::Sqlite => "SQLite",
+        Engine::Postgres => "PostgreSQL",
+    };
+    let baseline = summarise(&bare_reps);
+    let api = summarise(&api_reps);
+    for (path, p, ratio) in [
+        ("baseline: bare insert", &baseline, None),
+        (
+            "API: auth + checks + scoring + audit",
+            &api,
+            Some(api.per_second() / baseline.per_second()),
+        ),
+    ] {
+        println!(
+            "| {name} | {path} | {:.0} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {:.0} |",
+            p.per_second(),
+            ratio
+                .map(|r| format!("{:.0} %", r * 100.0))
+                .unwrap_or("—".into()),
+            percentile(&p.latencies_us, 0.50) / 1000.0,
+            percentile(&p.latencies_us, 0.99) / 1000.0,
+            percentile(&p.latencies_us, 1.0) / 1000.0,
+            p.latencies_us.len(),
+            p.errors,
+            p.peak_rss_kib as f64 / 1024.0,
+        );
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap_or(0);
+    let scored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM observations")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap_or(0);
+    eprintln!("{name}: {stored} sessions and {scored} observations stored during the run");
+}
+
+/// The median repetition's throughput, with every repetition's latencies.
+fn summarise(reps: &[Phase]) -> Phase {
+    let mut by_rate: Vec<&Phase> = reps.iter().collect();
+    by_rate.sort_by(|a, b| a.per_second().total_cmp(&b.per_second()));
+    let median = by_rate[by_rate.len() / 2];
+    let mut latencies: Vec<u64> = reps.iter().flat_map(|p| p.latencies_us.clone()).collect();
+    latencies.sort_unstable();
+    Phase {
+        sessions: median.sessions,
+        elapsed: median.elapsed,
+        latencies_us: latencies,
+        errors: reps.iter().map(|p| p.errors).sum(),
+        peak_rss_kib: reps.iter().map(|p| p.peak_rss_kib).max().unwrap_or(0),
+    }
+}
+
+fn percentile(sorted: &[u64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[i.min(sorted.len() - 1)] as f64
+}
+
+/// `CLIENTS` clients posting fresh sessions back to back for `duration`.
+async fn load(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    template: &Value,
+    duration: Duration,
+) -> Phase {
+    reset_peak_rss();
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..CLIENTS {
+        let client = client.clone();
+        let url = url.to_string();
+        let token = token.map(str::to_string);
+        let template = template.clone();
+        tasks.spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            while Instant::now() < deadline {
+                let mut body = template.clone();
+                body["id"] = json!(mentortrack::domain::scoring::new_uuid().expect("uuid"));
+                let mut request = client.post(&url).json(&body);
+                if let Some(t) = &token {
+                    request = request.bearer_auth(t);
+                }
+                let sent = Instant::now();
+                match request.send().await {
+                    Ok(r) if r.status() == StatusCode::CREATED => {
+                        let _ = r.bytes().await;
+                        latencies.push(sent.elapsed().as_micros() as u64);
+                    }
+                    Ok(r) => {
+                        errors += 1;
+                        if errors == 1 {
+                            let status = r.status();
+                            let text = r.text().await.unwrap_or_default();
+                            eprintln!("{url}: {status} {text}");
+                        }
+                    }
+                    Err(e) => {
+                        errors += 1;
+                        eprintln!("{url}: {e}");
+                    }
+                }
+            }
+            (latencies, errors)
+        });
+    }
+    let mut phase = Phase::default();
+    while let Some(done) = tasks.join_next().await {
+        let (latencies, errors) = done.expect("client task");
+        phase.sessions += latencies.len();
+        phase.latencies_us.extend(latencies);
+        phase.errors += errors;
+    }
+    phase.elapsed = start.elapsed();
+    phase.latencies_us.sort_unstable();
+    phase.peak_rss_kib = peak_rss_kib();
+    phase
+}
+
+/// Resets the kernel's high-water mark of this process's resident memory, so each block
+/// reports its own peak.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// More providers at party A's facility, so each session has `MENTEES` mentees.
+async fn extra_providers(app: &TestApp, f: &Fixture) -> Vec<i64> {
+    let api = app.api(&f.a.org_admin).await;
+    let mut ids = vec![f.a.provider_id];
+    for n in 1..MENTEES {
+        let r: Value = api
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/providers",
+                &json!({"facility_id": f.a.facility.id, "name": format!("Bench mentee {n}"), "cadre": "nurse"}),
+            )
+            .await
+            .json()
+            .await
+            .expect("provider");
+        ids.push(r["id"].as_i64().expect("provider id"));
+    }
+    ids
+}
+
+/// A realistic session body: every item answered, a few partly or not done.
+async fn session_template(app: &TestApp, f: &Fixture, mentees: &[i64], token: &str) -> Value {
+    let list: Value = app
+        .client()
+        .get(app.at("/api/v1/checklists"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("checklists")
+        .json()
+        .await
+        .expect("checklists JSON");
+    let c = list
+        .as_array()
+        .and_then(|l| l.iter().find(|c| c["checklist"]["id"] == "amtsl"))
+        .expect("the AMTSL drill");
+    let mut responses = Vec::new();
+    let mut n = 0;
+    for section in c["checklist"]["sections"].as_array().expect("sections") {
+        for item in section["items"].as_array().expect("items") {
+            n += 1;
+            let answer = match n % 7 {
+                3 => "partly",
+                5 if item["importance"] != "key" => "not_done",
+                _ => "done",
+            };
+            responses.push(json!({"item_id": item["id"], "answer": {"type": answer}}));
+        }
+    }
+    json!({
+        "facility_id": f.a.facility.id,
+        "date": chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string(),
+        "session_type": "skills_drill",
+        "topic": "AMTSL drill",
+        "duration_minutes": 40,
+        "mentee_ids": mentees,
+        "notes": "Drill with the low-fidelity simulator; both mentees practised twice.",
+        "action_points": "Repeat the drill in four weeks; order a new uterotonic register.",
+        "observations": mentees.iter().map(|p| json!({
+            "provider_id": p,
+            "plugin_version_id": c["plugin_version_id"],
+            "checklist_id": "amtsl",
+            "responses": responses,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// A score card the plugin produced, for the bare endpoint to store without scoring.
+async fn reference_card(app: &TestApp, f: &Fixture) -> Value {
+    let id = app.log_session(&f.a).await;
+    let card: String =
+        sqlx::query_scalar("SELECT card_json FROM observations WHERE session_id = $1")
+            .bind(&id)
+            .fetch_one(app.db.pool())
+            .await
+            .expect("a scored observation");
+    serde_json::from_str(&card).expect("card JSON")
+}
+
+#[derive(Clone)]
+struct Bare {
+    db: Db,
+    organisation_id: i64,
+    mentor_id: i64,
+    card: Arc<Value>,
+    card_json: Arc<String>,
+}
+
+async fn bare_server(db: Db, organisation_id: i64, mentor_id: i64, card: Value) -> String {
+    let state = Bare {
+        db,
+        organisation_id,
+        mentor_id,
+        card_json: Arc::new(card.to_string()),
+        card: Arc::new(card),
+    };
+    let router = axum::Router::new()
+        .route("/bare/sessions", post(bare_insert))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    format!("http://{addr}")
+}
+
+/// The same rows as a logged session, straight from the body: no checks at all.
+async fn bare_insert(
+    State(s): State<Bare>,
+    Json(input): Json<SessionInput>,
+) -> Result<StatusCode, (StatusCode, String)> {
+    let fail = |e: sqlx::Error| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    let id = input.id.clone().unwrap_or_default();
+    let now = mentortrack::time::now();
+    let mut tx = s.db.begin().await.map_err(fail)?;
+    sqlx::query(
+        "INSERT INTO sessions (id, organisation_id, mentor_id, facility_id, session_date, session_type,
+            topic, duration_minutes, notes, action_points, create_sha256, content_sha256, status,
+            revision, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', '', 'recorded', 1, $11, $11)",
+    )
+    .bind(&id)
+    .bind(s.organisation_id)
+    .bind(s.mentor_id)
+    .bind(input.facility_id)
+    .bind(&input.date)
+    .bind(&input.session_type)
+    .bind(&input.topic)
+    .bind(input.duration_minutes)
+    .bind(&input.notes)
+    .bind(&input.action_points)
+    .bind(&now)
+    .execute(&mut *tx)
+    .await
+    .map_err(fail)?;
+    for m in &input.mentee_ids {
+        sqlx::query("INSERT INTO session_mentees (session_id, provider_id) VALUES ($1, $2)")
+            .bind(&id)
+            .bind(m)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+    }
+    for (position, o) in input.observations.iter().enumerate() {
+        let responses = serde_json::to_string(&o.responses).unwrap_or_default();
+        let observation: i64 = sqlx::query_scalar(
+            "INSERT INTO observations (session_id, position, provider_id, observed_on, plugin_version_id,
+                plugin_key, plugin_version, plugin_sha256, checklist_id, checklist_version, checklist_kind,
+                checklist_title, responses_json, percentage, outcome_code, outcome_level, card_json, scored_at)
+             VALUES ($1, $2, $3, $4, $5, 'ldhf', '1.0.0', '', $6, '1.0', 'mentorship_skills', '{}', $7, $8,
+                $9, $10, $11, $12) RETURNING id",
+        )
+        .bind(&id)
+        .bind(position as i64)
+        .bind(o.provider_id)
+        .bind(&input.date)
+        .bind(o.plugin_version_id)
+        .bind(&o.checklist_id)
+        .bind(&responses)
+        .bind(s.card["percentage"].as_f64())
+        .bind(s.card["outcome"]["code"].as_str())
+        .bind(s.card["outcome"]["level"].as_str())
+        .bind(s.card_json.as_str())
+        .bind(&now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(fail)?;
+        for m in s.card["metrics"].as_array().into_iter().flatten() {
+            sqlx::query(
+                "INSERT INTO observation_metrics (observation_id, name, value) VALUES ($1, $2, $3)",
+            )
+            .bind(observation)
+            .bind(m["name"].as_str())
+            .bind(m["value"].as_f64())
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        }
+    }
+    tx.commit().await.map_err(fail)?;
+    Ok(StatusCode::CREATED)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    format!(
+        "Machine: {cores} cores ({cpu}); load average at start {}. Server, database \
+         (SQLite in-process; PostgreSQL a local server) and load generator share these cores. \
+         Peak RSS is the whole benchmark process (server and load generator; not PostgreSQL's \
+         own processes), reset before each block.",
+        load.join(" ")
+    )
+}
