@@ -33,13 +33,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail, ensure};
 use mentortrack::db::Db;
+use mentortrack::plugins::bindings::PartnerPlugin;
 use mentortrack::plugins::bindings::mentortrack::plugin::log as wit_log;
 use mentortrack::plugins::bindings::mentortrack::plugin::types as wit;
-use mentortrack::plugins::bindings::{PartnerPlugin, PartnerPluginPre};
 use mentortrack::plugins::model::{Answer, Response, ScoreCard, ScoreContext};
-use mentortrack::plugins::{BUNDLED, COMPONENTS_DIR, Limits, Loaded, Registry, Runtime, runtime};
+use mentortrack::plugins::runtime::{self, ScoreFunc};
+use mentortrack::plugins::{BUNDLED, COMPONENTS_DIR, Limits, Loaded, Registry, Runtime};
 use mentortrack_plugin_sdk::{self as sdk, Plugin as _};
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{
+    Component, ComponentExportIndex, HasSelf, InstancePre, Linker, ResourceTable,
+};
 use wasmtime::{Engine, InstanceAllocationStrategy, ResourceLimiter, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -438,7 +441,9 @@ impl wit::Host for ReplicaState {}
 /// row and the fuel check in `bench_scoring` show any drift.
 struct Replica {
     engine: Engine,
-    pre: PartnerPluginPre<ReplicaState>,
+    pre: InstancePre<ReplicaState>,
+    /// The `score` export, as `Runtime::load` finds it.
+    score: ComponentExportIndex,
     limits: Limits,
     variant: Variant,
 }
@@ -480,13 +485,15 @@ impl Replica {
         linker
             .define_unknown_imports_as_traps(&component)
             .map_err(|e| anyhow!("{e:#}"))?;
+        let score =
+            runtime::score_export(&component, sdk::CONTRACT_VERSION).context("no score export")?;
         let pre = linker
             .instantiate_pre(&component)
-            .and_then(PartnerPluginPre::new)
             .map_err(|e| anyhow!("{e:#}"))?;
         Ok(Replica {
             engine,
             pre,
+            score,
             limits,
             variant,
         })
@@ -515,28 +522,29 @@ impl Replica {
         }
     }
 
-    /// A fresh store and instance, as `Runtime::score` makes for each call.
-    fn instantiate(&self) -> (PartnerPlugin, Store<ReplicaState>) {
+    /// A fresh store and instance and its `score`, as `Runtime::score` makes for each call
+    /// (with the same function).
+    fn instantiate(&self) -> (ScoreFunc, Store<ReplicaState>) {
         let mut store = self.store();
-        let plugin = self.pre.instantiate(&mut store).expect("instantiates");
-        (plugin, store)
+        let score = runtime::instantiate_for_score(&self.pre, &self.score, &mut store)
+            .expect("instantiates");
+        (score, store)
     }
 
-    /// One score call on `plugin`, with the conversions and output cap `Runtime::score` does.
+    /// One score call, with the conversions and output cap `Runtime::score` does.
     fn score(
         &self,
-        plugin: &PartnerPlugin,
+        score: &ScoreFunc,
         store: &mut Store<ReplicaState>,
         responses: &[Response],
         context: &ScoreContext,
     ) -> anyhow::Result<ScoreCard> {
         let responses: Vec<wit::Response> = responses.iter().map(Into::into).collect();
         let context = wit::ScoreContext::from(context);
-        let card = plugin
-            .mentortrack_plugin_plugin()
-            .call_score(&mut *store, CHECKLIST, &responses, &context)
-            .map_err(|e| anyhow!("{e:#}"))?
-            .map_err(|e| anyhow!("refused: {e:?}"))?;
+        let (card,) = score
+            .call(&mut *store, (CHECKLIST.to_owned(), responses, context))
+            .map_err(|e| anyhow!("{e:#}"))?;
+        let card = card.map_err(|e| anyhow!("refused: {e:?}"))?;
         let card = ScoreCard::from(card);
         let bytes = serde_json::to_vec(&card)?.len();
         ensure!(bytes <= self.limits.output_bytes, "output too large");
@@ -708,7 +716,7 @@ fn bench_scoring(
     // keeps it. Memory kept resident by the pool must still start every instance from pristine
     // memory: the same fuel, call after call, as with the pages released by `madvise`.
     // (Counted from the store's creation, as `Runtime` counts: instantiating takes a little.)
-    let fuel_of = |replica: &Replica, plugin: &PartnerPlugin, store: &mut Store<ReplicaState>| {
+    let fuel_of = |replica: &Replica, plugin: &ScoreFunc, store: &mut Store<ReplicaState>| {
         replica
             .score(plugin, store, &responses, &context)
             .map(|_| limits.fuel - store.get_fuel().unwrap_or(0))
@@ -825,7 +833,12 @@ fn bench_scoring(
             );
         }),
     );
-    add(&mut measures, only, "replica", Box::new(|| fresh_call(&production)));
+    add(
+        &mut measures,
+        only,
+        "replica",
+        Box::new(|| fresh_call(&production)),
+    );
     add(
         &mut measures,
         only,
@@ -848,7 +861,12 @@ fn bench_scoring(
             );
         }),
     );
-    add(&mut measures, only, "unmetered", Box::new(|| fresh_call(&unmetered)));
+    add(
+        &mut measures,
+        only,
+        "unmetered",
+        Box::new(|| fresh_call(&unmetered)),
+    );
     add(
         &mut measures,
         only,
@@ -866,7 +884,12 @@ fn bench_scoring(
             );
         }),
     );
-    add(&mut measures, only, "madvise", Box::new(|| fresh_call(&madvise)));
+    add(
+        &mut measures,
+        only,
+        "madvise",
+        Box::new(|| fresh_call(&madvise)),
+    );
     add(
         &mut measures,
         only,

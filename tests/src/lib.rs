@@ -224,9 +224,8 @@ impl TestApp {
         let db = Db::open(&database_url)
             .await
             .expect("open and migrate the database");
-        let runtime =
-            mentortrack::plugins::Runtime::new(limits, Some(shared_plugin_cache()))
-                .expect("plugin runtime");
+        let runtime = mentortrack::plugins::Runtime::new(limits, Some(shared_plugin_cache()))
+            .expect("plugin runtime");
         let plugins = mentortrack::plugins::Registry::start(db.clone(), runtime)
             .await
             .expect("plugin registry");
@@ -341,8 +340,37 @@ impl TestApp {
         let mut f = self.seed_with_plugins().await;
         for party in [&mut f.a, &mut f.b] {
             party.session_id = self.log_session(party).await;
+            party.training_id = self.record_training(party).await;
         }
         f
+    }
+
+    /// Records a one-day training the party's provider attended, without tests.
+    pub async fn record_training(&self, party: &Party) -> String {
+        use mentortrack::domain::trainings::{self, Created, ParticipantInput, TrainingInput};
+        let today = chrono::Utc::now()
+            .date_naive()
+            .format("%Y-%m-%d")
+            .to_string();
+        let input = TrainingInput {
+            id: Some(mentortrack::domain::scoring::new_uuid().expect("uuid")),
+            title: Some("Seeded refresher".into()),
+            start_date: Some(today.clone()),
+            end_date: Some(today.clone()),
+            venue: Some("District office".into()),
+            facility_id: None,
+            facilitators: Some("Seeded facilitator".into()),
+            participants: vec![ParticipantInput {
+                provider_id: Some(party.provider_id),
+                attendance: vec![today],
+                pre_test: None,
+                post_test: None,
+            }],
+        };
+        match trainings::create(&self.db, &self.plugins, &party_mentor(party), &input).await {
+            Ok(Created::New(t)) => t.summary.id,
+            other => panic!("seeding a training: {other:?}"),
+        }
     }
 
     /// Logs a session for the party's provider, scored on the party's first checklist with the
@@ -359,18 +387,16 @@ impl TestApp {
             .find(|c| c.plugin_version_id == party.plugin_version_id)
             .expect("the party's own checklist");
         let [best, _] = mentortrack::plugins::checks::dry_run_responses(&c.checklist);
-        let actor = mentortrack::authz::Actor {
-            user_id: party.mentor_id,
-            organisation_id: party.org.id,
-            role: mentortrack::authz::Role::Mentor,
-            email: party.mentor.clone(),
-            display_name: party.mentor.clone(),
-            language: "en".into(),
-        };
+        let actor = party_mentor(party);
         let input = SessionInput {
             id: Some(mentortrack::domain::scoring::new_uuid().expect("uuid")),
             facility_id: Some(party.facility.id),
-            date: Some(chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string()),
+            date: Some(
+                chrono::Utc::now()
+                    .date_naive()
+                    .format("%Y-%m-%d")
+                    .to_string(),
+            ),
             session_type: Some("skills_drill".into()),
             topic: Some("Seeded drill".into()),
             duration_minutes: Some(30),
@@ -500,6 +526,8 @@ pub struct Party {
     pub plugin_version_id: i64,
     /// A session the mentor logged (with `seed_with_sessions`), else empty.
     pub session_id: String,
+    /// A training the mentor recorded (with `seed_with_sessions`), else empty.
+    pub training_id: String,
 }
 
 /// Project management plus two partners, A and B, each with an org admin, a mentor assigned
@@ -615,6 +643,19 @@ async fn party(
         plugin_file,
         plugin_version_id: 0,
         session_id: String::new(),
+        training_id: String::new(),
+    }
+}
+
+/// The party's mentor as the domain sees them.
+pub fn party_mentor(party: &Party) -> mentortrack::authz::Actor {
+    mentortrack::authz::Actor {
+        user_id: party.mentor_id,
+        organisation_id: party.org.id,
+        role: mentortrack::authz::Role::Mentor,
+        email: party.mentor.clone(),
+        display_name: party.mentor.clone(),
+        language: "en".into(),
     }
 }
 

@@ -45,6 +45,19 @@ fn session_body(p: &Party, _: &Fixture) -> Value {
     })
 }
 
+/// A one-day training of the party's provider, without tests.
+fn training_body(p: &Party, _: &Fixture) -> Value {
+    json!({
+        "id": mentortrack::domain::scoring::new_uuid().unwrap_or_default(),
+        "title": "Matrix refresher",
+        "start_date": "2026-01-15",
+        "end_date": "2026-01-15",
+        "venue": "District office",
+        "facilitators": "Matrix",
+        "participants": [{"provider_id": p.provider_id, "attendance": ["2026-01-15"]}],
+    })
+}
+
 fn cases() -> Vec<Case> {
     vec![
         Case {
@@ -53,6 +66,13 @@ fn cases() -> Vec<Case> {
             path: |p, _| format!("/api/v1/sessions?organisation_id={}", p.org.id),
             body: none,
             expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "api provider timeline",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/providers/{}/timeline", p.provider_id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
         },
         Case {
             name: "api get session",
@@ -76,6 +96,40 @@ fn cases() -> Vec<Case> {
             path: |p, _| format!("/api/v1/sessions/{}", p.session_id),
             body: |p, f| {
                 let mut body = session_body(p, f);
+                body["id"] = Value::Null;
+                body
+            },
+            expect: [200, 403, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api list trainings",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/trainings?organisation_id={}", p.org.id),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "api get training",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/trainings/{}", p.training_id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            // As for sessions: admins record for their own organisation, whose providers
+            // these are not (422); managers record none.
+            name: "api create training",
+            method: Method::POST,
+            path: |_, _| "/api/v1/trainings".into(),
+            body: training_body,
+            expect: [422, 403, 201, 422, 201, 422],
+        },
+        Case {
+            name: "api correct training",
+            method: Method::PUT,
+            path: |p, _| format!("/api/v1/trainings/{}", p.training_id),
+            body: |p, f| {
+                let mut body = training_body(p, f);
                 body["id"] = Value::Null;
                 body
             },
@@ -430,6 +484,13 @@ fn cases() -> Vec<Case> {
             body: none,
             expect: [303, 403, 303, 404, 403, 404],
         },
+        Case {
+            name: "api withdraw training",
+            method: Method::POST,
+            path: |p, _| format!("/api/v1/trainings/{}/withdraw", p.training_id),
+            body: |_, _| json!({"reason": "matrix"}),
+            expect: [200, 403, 200, 404, 200, 404],
+        },
         // Late: a withdrawn session can no longer be corrected.
         Case {
             name: "api withdraw session",
@@ -766,6 +827,7 @@ fn dummy_fixture() -> Fixture {
         plugin_file: "hbb.wasm",
         plugin_version_id: 4,
         session_id: "5".into(),
+        training_id: "6".into(),
     };
     Fixture {
         admin: String::new(),

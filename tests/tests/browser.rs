@@ -269,10 +269,8 @@ async fn drive_session(
 
     // Step 1: the session and who was there.
     browser.wait_for("#session-step1", WAIT).await?;
-    assert_eq!(
-        browser.find("#facility-name").await?.text().await?,
-        f.a.facility.name
-    );
+    let facility = browser.find("#facility-name").await?.text().await?;
+    assert!(facility.ends_with(&f.a.facility.name), "{facility}");
     browser
         .find("select[name=session_type]")
         .await?
@@ -319,11 +317,17 @@ async fn drive_session(
             .await?;
     }
     no_sideways_scroll(browser, "step 1").await?;
+    let png = browser.find("#mentees").await?.screenshot_png().await?;
+    std::fs::write(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-session-step1.png"),
+        png,
+    )?;
     browser.find("#next-step").await?.click().await?;
 
     // Step 2: three checklists, filled by tapping.
     browser.wait_for("#session-step2", WAIT).await?;
     assert_eq!(browser.find_all("section.observation").await?.len(), 3);
+    let section = |provider: i64| format!("section.observation[data-provider-id='{provider}']");
     let id = browser
         .find("#session-step2 input[name=id]")
         .await?
@@ -331,37 +335,46 @@ async fn drive_session(
         .await?;
     // Every step of the AMTSL drill done.
     for radio in browser
-        .find_all("#observation-0 input[type=radio][value=done]")
+        .find_all(&format!(
+            "{} input[type=radio][value=done]",
+            section(drilled)
+        ))
         .await?
     {
         radio.click().await?;
     }
     // OSCE A: everything but the key step of preparing the area and checking the bag.
     for radio in browser
-        .find_all("#observation-1 input[type=radio][value=yes]")
+        .find_all(&format!("{} input[type=radio][value=yes]", section(osce)))
         .await?
     {
         radio.click().await?;
     }
     browser
-        .find("#observation-1 input[name='o1.r.a02'][value=no]")
+        .find(&format!(
+            "{} input[name$='.r.a02'][value=no]",
+            section(osce)
+        ))
         .await?
         .click()
         .await?;
     // The PPH drill: the scenario, every step done, and the minutes typed in.
     browser
-        .find("#observation-2 input[name='o2.r.scenario'][value=atony]")
+        .find(&format!(
+            "{} input[name$='.r.scenario'][value=atony]",
+            section(pph)
+        ))
         .await?
         .click()
         .await?;
     for radio in browser
-        .find_all("#observation-2 input[type=radio][value=done]")
+        .find_all(&format!("{} input[type=radio][value=done]", section(pph)))
         .await?
     {
         radio.click().await?;
     }
     browser
-        .find("#observation-2 input[name='o2.r.minutes']")
+        .find(&format!("{} input[name$='.r.minutes']", section(pph)))
         .await?
         .send_keys("2")
         .await?;
@@ -371,6 +384,11 @@ async fn drive_session(
         .send_keys("Check the bag and mask before every birth")
         .await?;
     no_sideways_scroll(browser, "step 2").await?;
+    let png = browser.find(&section(osce)).await?.screenshot_png().await?;
+    std::fs::write(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-session-step2.png"),
+        png,
+    )?;
     browser.find("#save-session").await?.click().await?;
 
     // The result, at once.
@@ -416,6 +434,11 @@ async fn drive_session(
     );
     browser.find(&format!("{}.level-green", card(pph))).await?;
     no_sideways_scroll(browser, "the result").await?;
+    let png = browser.find(&card(osce)).await?.screenshot_png().await?;
+    std::fs::write(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-session-card.png"),
+        png,
+    )?;
     let png = browser.screenshot_png().await?;
     std::fs::write(
         std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-session.png"),

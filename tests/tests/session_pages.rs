@@ -7,7 +7,8 @@
 //! ones included) is read from the HTML, and only what a person would touch is changed.
 
 use mentortrack::domain::providers::{self, ValidProvider};
-use mentortrack_tests::{Fixture, TestApp, Web, engine_tests, texts};
+use mentortrack::plugins::Limits;
+use mentortrack_tests::{Fixture, Web, engine_tests, test_config, texts};
 use scraper::{Html, Selector};
 
 fn sel(css: &str) -> Selector {
@@ -137,12 +138,22 @@ fn today() -> String {
 async fn to_step2(web: &Web, f: &Fixture, checklist: &str) -> (Vec<(String, String)>, Html) {
     let (status, page) = web.html("/sessions/new").await;
     assert_eq!(status, 200);
-    let mut fields = form_fields(&page, "#session-step1");
+    step2_from(web, f, &page, checklist).await
+}
+
+/// Step 1 of `page` filled in and posted: returns step 2's fields and page.
+async fn step2_from(
+    web: &Web,
+    f: &Fixture,
+    page: &Html,
+    checklist: &str,
+) -> (Vec<(String, String)>, Html) {
+    let mut fields = form_fields(page, "#session-step1");
     set(&mut fields, "session_type", "skills_drill");
     set(&mut fields, "topic", "Bleeding after birth");
     set(&mut fields, "duration_minutes", "45");
     tick(&mut fields, "mentee", &f.a.provider_id.to_string());
-    let choice = checklist_choice(&page, f.a.provider_id, checklist);
+    let choice = checklist_choice(page, f.a.provider_id, checklist);
     set(
         &mut fields,
         &format!("checklist.{}", f.a.provider_id),
@@ -180,7 +191,10 @@ engine_tests! {
         let web = app.sign_in(&f.a.mentor).await;
         let (_, page) = web.html("/sessions/new").await;
         // A mentor with one facility starts on it, today, with a fresh id.
-        assert_eq!(texts(&page, "#facility-name"), [f.a.facility.name.clone()]);
+        assert_eq!(
+            texts(&page, "#facility-name"),
+            [format!("Karongi › {}", f.a.facility.name)]
+        );
         let step1 = form_fields(&page, "#session-step1");
         assert_eq!(field(&step1, "date"), today());
         let id = field(&step1, "id").to_string();
@@ -190,7 +204,7 @@ engine_tests! {
         assert!(labels.iter().any(|l| l.ends_with("(RAM)")), "{labels:?}");
         assert!(!labels.iter().any(|l| l.contains("(RPA)")), "{labels:?}");
 
-        let (mut fields, step2) = to_step2(&web, &f, "third stage").await;
+        let (mut fields, step2) = step2_from(&web, &f, &page, "third stage").await;
         assert_eq!(field(&fields, "id"), id, "the id travels from step 1");
         // The AMTSL drill: 3 sections, 15 done/partly/not-done steps, 3 of them key steps.
         assert_eq!(step2.select(&sel("#observation-0 .cl-section")).count(), 3);
@@ -538,5 +552,70 @@ engine_tests! {
         let (_, list) = manager.html("/sessions").await;
         assert_eq!(list.select(&sel(&format!("#sessions [data-session-id='{id}']"))).count(), 1);
         assert_eq!(list.select(&sel("#new-session")).count(), 0);
+    }
+
+    async fn going_back_to_step_1_keeps_the_answers(app) {
+        let f = app.seed_with_plugins().await;
+        let web = app.sign_in(&f.a.mentor).await;
+        let (mut fields, step2) = to_step2(&web, &f, "third stage").await;
+        answer_all(&step2, &mut fields);
+        set(&mut fields, "o0.r.p01", "partly");
+        set(&mut fields, "notes", "Written on step 2");
+        set(&mut fields, "action", "back");
+        let (status, _, step1) = post(&web, "/sessions/new", &fields).await;
+        assert_eq!(status, 200);
+        let mut back = form_fields(&step1, "#session-step1");
+        assert_eq!(field(&back, "topic"), "Bleeding after birth");
+        assert_eq!(field(&back, "id"), field(&fields, "id"));
+        set(&mut back, "topic", "Changed on the way back");
+        set(&mut back, "action", "next");
+        let (status, _, step2) = post(&web, "/sessions/new", &back).await;
+        assert_eq!(status, 200);
+        let again = form_fields(&step2, "#session-step2");
+        assert_eq!(field(&again, "o0.r.p01"), "partly");
+        assert_eq!(field(&again, "o0.r.t02"), "done");
+        assert_eq!(field(&again, "notes"), "Written on step 2");
+        assert_eq!(field(&again, "topic"), "Changed on the way back");
+        assert_eq!(app.count("sessions").await, 0);
+    }
+
+    async fn a_failing_plugin_names_the_checklist_and_keeps_everything_typed(app) {
+        let f = app.seed_with_plugins().await;
+        // A second server whose plugin limits are too tight for any real scoring.
+        let starved = app
+            .another_process_with(
+                test_config(),
+                Limits {
+                    fuel: 1_000,
+                    ..Limits::default()
+                },
+            )
+            .await;
+        let web = starved.sign_in(&f.a.mentor).await;
+        let (mut fields, step2) = to_step2(&web, &f, "third stage").await;
+        answer_all(&step2, &mut fields);
+        set(&mut fields, "o0.r.t07", "partly");
+        set(&mut fields, "notes", "Nothing lost");
+        let (status, _, page) = post(&web, "/sessions", &fields).await;
+        assert_eq!(status, 503);
+        let failure = texts(&page, "#observation-0 .checklist-error").join(" ");
+        assert!(
+            failure.contains("third stage") && failure.contains("fuel"),
+            "{failure}"
+        );
+        let kept = form_fields(&page, "#session-step2");
+        assert_eq!(field(&kept, "o0.r.t07"), "partly");
+        assert_eq!(field(&kept, "notes"), "Nothing lost");
+        assert_eq!(app.count("sessions").await, 0);
+        // The same form, sent again to a healthy server, is logged.
+        let healthy = Web {
+            client: web.client.clone(),
+            csrf: web.csrf.clone(),
+            base: app.url.clone(),
+        };
+        let (status, location, _) = post(&healthy, "/sessions", &kept).await;
+        assert_eq!(status, 303);
+        assert!(location.starts_with(&format!("/sessions/{}", field(&fields, "id"))));
+        assert_eq!(app.count("sessions").await, 1);
     }
 }

@@ -441,7 +441,7 @@ engine_tests! {
         };
         let current = quarter_of(&days_ago(0));
         let expected = in_quarter(&current);
-        assert_eq!(attr(&page, "#quarter-sessions", "data-quarter"), [current.clone()]);
+        assert_eq!(attr(&page, "#quarter-sessions", "data-quarter"), [current]);
         assert_eq!(texts(&page, "#sessions-count"), [expected.len().to_string()]);
         assert_eq!(
             attr(&page, "#sessions-this-quarter li[data-session-id]", "data-session-id"),
@@ -611,7 +611,7 @@ engine_tests! {
         let (_, page) = web.html(&format!("/providers/{}", f.b.provider_id)).await;
         assert_eq!(
             attr(&page, "#timeline .timeline-entry[data-training-id]", "data-training-id"),
-            [training_id.clone()]
+            [training_id.as_str()]
         );
         assert_eq!(
             attr(&page, "#timeline .timeline-entry[data-session-id]", "data-session-id"),

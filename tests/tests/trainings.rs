@@ -5,8 +5,9 @@
 //! computed here; the offline-safe contract, bad input, corrections, withdrawal, roles and
 //! partner isolation.
 
+use mentortrack::plugins::Limits;
 use mentortrack_tests::checklists::{Fill, fill_checklist, find};
-use mentortrack_tests::{Api, Fixture, TestApp, engine_tests, texts};
+use mentortrack_tests::{Api, Fixture, TestApp, engine_tests, test_config, texts};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -66,6 +67,9 @@ async fn get(api: &Api, path: &str) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// A change to a valid body that makes it invalid.
+type Change<'a> = Box<dyn Fn(&mut Value) + 'a>;
+
 fn fields(body: &Value) -> Vec<String> {
     body["error"]["fields"]
         .as_array()
@@ -112,7 +116,7 @@ async fn simple_body(api: &Api, f: &Fixture, id: &str, pre: usize, post: usize) 
     })
 }
 
-fn participant<'a>(t: &'a Value, provider_id: i64) -> &'a Value {
+fn participant(t: &Value, provider_id: i64) -> &Value {
     t["participant_list"]
         .as_array()
         .unwrap()
@@ -308,7 +312,7 @@ async fn bad_input_names_the_field_and_stores_nothing(app: TestApp) {
     let a_checklists = checklists(&app.api(&f.a.mentor).await).await;
     let a_entry = &a_checklists[0];
 
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value) + '_>)> = vec![
+    let cases: Vec<(&str, Change<'_>)> = vec![
         (
             "participants[0].pre_test.checklist_id",
             // A skills checklist is not a test.
@@ -484,6 +488,66 @@ async fn corrections_rescore_with_the_pinned_version(app: TestApp) {
     assert_eq!(t["revision"], 3);
     let manager = app.api(&f.manager).await;
     assert_eq!(put(&manager, &id, &by_admin).await.0, 403);
+}
+
+async fn the_correction_window_binds_the_recorder_not_org_admins(app: TestApp) {
+    let f = app.seed_with_plugins().await;
+    let id = uuid();
+    let mentor = app.api(&f.b.mentor).await;
+    let body = simple_body(&mentor, &f, &id, 9, 16).await;
+    assert_eq!(post(&mentor, &body).await.0, 201);
+    let mut corrected = body.clone();
+    corrected["title"] = json!("HBB refresher (corrected)");
+
+    // Another mentor of the same organisation reads it but may not change it.
+    mentortrack_tests::user(&app.db, &f.b.org, "mentor2@rpa.example.org", "mentor").await;
+    let colleague = app.api("mentor2@rpa.example.org").await;
+    assert_eq!(
+        get(&colleague, &format!("/api/v1/trainings/{id}")).await.0,
+        200
+    );
+    assert_eq!(put(&colleague, &id, &corrected).await.0, 403);
+
+    // A programme that allows no correction time: the recorder is refused, the org admin not.
+    let mut config = test_config();
+    config.programme.correction_window_days = 0;
+    let strict = app.another_process_with(config, Limits::default()).await;
+    let (status, e) = put(&strict.api(&f.b.mentor).await, &id, &corrected).await;
+    assert_eq!(status, 409, "{e}");
+    let r = strict
+        .api(&f.b.mentor)
+        .await
+        .send(
+            Method::POST,
+            &format!("/api/v1/trainings/{id}/withdraw"),
+            &json!({"reason": "duplicate"}),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    let (status, t) = put(&strict.api(&f.b.org_admin).await, &id, &corrected).await;
+    assert_eq!(status, 200, "{t}");
+    assert_eq!(t["title"], "HBB refresher (corrected)");
+
+    // The window runs from the last day: a training planned ahead stays open to its recorder.
+    let planned = uuid();
+    let (status, e) = post(
+        &mentor,
+        &json!({"id": planned, "title": "Planned", "start_date": day(20), "end_date": day(21),
+                "venue": "Hotel", "facilitators": "X",
+                "participants": [{"provider_id": f.b.provider_id}]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{e}");
+    let (status, t) = put(
+        &strict.api(&f.b.mentor).await,
+        &planned,
+        &json!({"title": "Planned (moved)", "start_date": day(22), "end_date": day(23),
+                "venue": "Hotel", "facilitators": "X",
+                "participants": [{"provider_id": f.b.provider_id}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{t}");
+    assert_eq!(t["start_date"], day(22));
 }
 
 async fn withdrawal_is_recorded_never_silent(app: TestApp) {
@@ -847,6 +911,35 @@ async fn pages_record_a_training_its_tests_and_show_the_summary(app: TestApp) {
     assert_eq!(count(&doc, "#attendance th[data-day]"), 2);
     assert_eq!(texts(&doc, "#attendance td.mark"), ["✓", ""]);
 
+    // Submitting the same test or attendance again (a double submit) changes nothing.
+    let revision = |app: &TestApp| {
+        let id = id.clone();
+        let pool = app.db.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT revision FROM trainings WHERE id = $1")
+                .bind(&id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(revision(&app).await, 4);
+    let r = post(
+        format!("/trainings/{id}/test"),
+        test_fields(f.b.provider_id, "post", &chosen, 16, false),
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let r = web
+        .post(
+            &format!("/trainings/{id}/attendance"),
+            &[("a", format!("{pid}:{}", day(-2)).as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(revision(&app).await, 4);
+    assert_eq!(app.count("observations").await, 2);
+
     // Re-opening the post-test shows the stored answers for correction.
     let (_, doc) = web
         .html(&format!(
@@ -953,6 +1046,7 @@ engine_tests! {
     async fn idempotent_resend(app) { identical_resend_returns_the_training_and_a_different_body_conflicts(app).await }
     async fn bad_input(app) { bad_input_names_the_field_and_stores_nothing(app).await }
     async fn corrections(app) { corrections_rescore_with_the_pinned_version(app).await }
+    async fn correction_window(app) { the_correction_window_binds_the_recorder_not_org_admins(app).await }
     async fn withdrawal(app) { withdrawal_is_recorded_never_silent(app).await }
     async fn isolation_and_roles(app) { partners_and_managers_see_only_what_they_may(app).await }
     async fn list_filters(app) { lists_filter_by_place_provider_and_dates(app).await }

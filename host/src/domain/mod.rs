@@ -9,8 +9,8 @@ pub mod organisations;
 pub mod providers;
 pub mod scoring;
 pub mod sessions;
-pub mod trainings;
 pub mod timeline;
+pub mod trainings;
 pub mod users;
 
 use serde::{Deserialize, Serialize};

@@ -224,7 +224,8 @@ pub struct TimelineEntry {
     pub facility_name: Option<String>,
     /// A training's venue.
     pub venue: Option<String>,
-    /// This provider's scored checklists in it, in the order they were entered.
+    /// This provider's scored checklists in it: a training's pre-test before its post-test,
+    /// otherwise in the order they were entered.
     pub observations: Vec<TimelineObservation>,
     #[serde(skip)]
     created_at: String,
@@ -506,9 +507,6 @@ pub async fn provider_timeline_on(
         s.points.extend(point);
         s.checklist_title = title;
         s.current = current;
-    }
-    for e in &mut entries {
-        e.observations.sort_by_key(|o| o.observation_id);
     }
 
     let last = entries

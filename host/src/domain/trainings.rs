@@ -1455,6 +1455,14 @@ pub async fn record_test(
         early.finish()?;
     }
     let old = before.test(provider_id, phase);
+    // A form submitted twice: the same test again changes nothing.
+    if let Some(o) = old
+        && test.plugin_version_id == Some(o.plugin_version_id)
+        && test.checklist_id.as_deref() == Some(o.checklist_id.as_str())
+        && test.responses == o.responses
+    {
+        return Ok(before);
+    }
     let pinned: Vec<i64> = old.map(|o| o.plugin_version_id).into_iter().collect();
     let planned = plan_test(
         registry,
@@ -1606,6 +1614,17 @@ pub async fn set_attendance(
         });
     }
     v.finish()?;
+    let unchanged = before.participant_list.iter().all(|p| {
+        let wanted = participants
+            .iter()
+            .find(|q| q.provider_id == p.provider_id)
+            .map(|q| q.attendance.as_slice())
+            .unwrap_or(&[]);
+        wanted == p.attendance.as_slice()
+    });
+    if unchanged {
+        return Ok(before);
+    }
     let mut content = before.to_input();
     for p in &mut content.participants {
         p.attendance = participants

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{
+    Component, ComponentExportIndex, HasSelf, InstancePre, Linker, TypedFunc,
+};
 use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter,
     Store, Trap,
@@ -223,6 +225,8 @@ pub struct Loaded {
     /// The contract version the plugin was built against, e.g. `1.0.0`.
     pub contract: String,
     pre: PartnerPluginPre<HostState>,
+    /// The `score` export, found once: see [`instantiate_for_score`].
+    score: ComponentExportIndex,
 }
 
 impl std::fmt::Debug for Loaded {
@@ -248,8 +252,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// dirties more gets the rest released as before. Memory is per pool slot, so the pool keeps at
 /// most this much resident per slot it has used (2 MiB × 2 memories × `concurrency` slots).
 const MEMORY_KEEP_RESIDENT: usize = 2 << 20;
-/// The same for tables: a Rust plugin's function tables use a few KiB of their slot.
-const TABLE_KEEP_RESIDENT: usize = 64 << 10;
+/// The same for tables, one page: a Rust plugin's tables fit in one (its main table holds ~80
+/// functions, 8 bytes each), and a table no bigger than the page kept is reset with a `memset`
+/// alone, where a larger setting would cost a PAGEMAP_SCAN system call per table per call.
+const TABLE_KEEP_RESIDENT: usize = 4 << 10;
 
 /// A call's wall-clock limit in epoch ticks, as every call's store is set up (at least one tick).
 pub fn deadline_ticks(limits: &Limits) -> u64 {
@@ -388,6 +394,7 @@ impl Runtime {
         linker
             .define_unknown_imports_as_traps(&component)
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let score = score_export(&component, &contract).ok_or(LoadError::NotAPlugin)?;
         let pre = linker
             .instantiate_pre(&component)
             .and_then(PartnerPluginPre::new)
@@ -396,6 +403,7 @@ impl Runtime {
             sha256,
             contract,
             pre,
+            score,
         })
     }
 
@@ -457,11 +465,13 @@ impl Runtime {
         Ok(version)
     }
 
-    /// Runs `f` against a fresh instance in a fresh store under the limits.
-    fn call<R>(
+    /// Runs `run` against a fresh instance in a fresh store under the limits. `instantiate`
+    /// makes the instance and picks the export to call; its failures are the plugin's failing
+    /// to start, `run`'s are its failing while it runs.
+    fn call<E, R>(
         &self,
-        loaded: &Loaded,
-        f: impl FnOnce(&PartnerPlugin, &mut Store<HostState>) -> wasmtime::Result<R>,
+        instantiate: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<E>,
+        run: impl FnOnce(E, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> (Result<R, PluginError>, CallStats) {
         let limits = &self.inner.limits;
         let started = Instant::now();
@@ -485,11 +495,9 @@ impl Runtime {
             Err(e) => Err(PluginError::Instantiation {
                 message: format!("{e:#}"),
             }),
-            Ok(()) => match loaded.pre.instantiate(&mut store) {
+            Ok(()) => match instantiate(&mut store) {
                 Err(e) => Err(self.classify(&store, e, true)),
-                Ok(instance) => {
-                    f(&instance, &mut store).map_err(|e| self.classify(&store, e, false))
-                }
+                Ok(export) => run(export, &mut store).map_err(|e| self.classify(&store, e, false)),
             },
         };
         let fuel_left = store.get_fuel().unwrap_or(0);
@@ -536,9 +544,10 @@ impl Runtime {
     }
 
     pub fn describe(&self, loaded: &Loaded) -> (Result<Manifest, PluginError>, CallStats) {
-        let (r, mut stats) = self.call(loaded, |p, s| {
-            p.mentortrack_plugin_plugin().call_describe(s)
-        });
+        let (r, mut stats) = self.call(
+            |s| loaded.pre.instantiate(s),
+            |p, s| p.mentortrack_plugin_plugin().call_describe(s),
+        );
         let r = r.and_then(|m| {
             self.capped(
                 Manifest::from(m),
@@ -550,9 +559,10 @@ impl Runtime {
     }
 
     pub fn checklists(&self, loaded: &Loaded) -> (Result<Vec<Checklist>, PluginError>, CallStats) {
-        let (r, mut stats) = self.call(loaded, |p, s| {
-            p.mentortrack_plugin_plugin().call_checklists(s)
-        });
+        let (r, mut stats) = self.call(
+            |s| loaded.pre.instantiate(s),
+            |p, s| p.mentortrack_plugin_plugin().call_checklists(s),
+        );
         let r = r.and_then(|c| {
             let list: Vec<Checklist> = c.into_iter().map(Checklist::from).collect();
             self.capped(list, self.inner.limits.definition_bytes, &mut stats)
@@ -574,10 +584,14 @@ impl Runtime {
     ) {
         let responses: Vec<wit::Response> = responses.iter().map(Into::into).collect();
         let context = wit::ScoreContext::from(context);
-        let (r, mut stats) = self.call(loaded, |p, s| {
-            p.mentortrack_plugin_plugin()
-                .call_score(s, checklist_id, &responses, &context)
-        });
+        let (r, mut stats) = self.call(
+            |s| instantiate_for_score(loaded.pre.instance_pre(), &loaded.score, s),
+            |score, s| {
+                score
+                    .call(s, (checklist_id.to_owned(), responses, context))
+                    .map(|(outcome,)| outcome)
+            },
+        );
         let r = r.and_then(|outcome| match outcome {
             Ok(card) => self
                 .capped(
@@ -616,6 +630,34 @@ impl Runtime {
         }
         Ok(value)
     }
+}
+
+/// The contract's `score`, as the host calls it. Its arguments are owned, so one handle can be
+/// called with arguments built afterwards (the benchmark calls one instance many times).
+pub type ScoreFunc = TypedFunc<
+    (String, Vec<wit::Response>, wit::ScoreContext),
+    (Result<wit::ScoreCard, wit::ScoreError>,),
+>;
+
+/// Where a component exports the contract's `score` (`contract` is the version it targets).
+pub fn score_export(component: &Component, contract: &str) -> Option<ComponentExportIndex> {
+    let plugin =
+        component.get_export_index(None, format!("{CONTRACT_PACKAGE}/plugin@{contract}"))?;
+    component.get_export_index(Some(&plugin), "score")
+}
+
+/// A fresh instance of `pre` in `store`, and its `score`, as every scoring call gets them.
+///
+/// The generated bindings (`PartnerPluginPre::instantiate`) look up and type-check every export
+/// on every instantiation; scoring needs one, so only `score` is checked. The check stays per
+/// call, not per component: it is what guarantees the host's types match this component's.
+pub fn instantiate_for_score<T: 'static>(
+    pre: &InstancePre<T>,
+    score: &ComponentExportIndex,
+    store: &mut Store<T>,
+) -> wasmtime::Result<ScoreFunc> {
+    let instance = pre.instantiate(&mut *store)?;
+    instance.get_typed_func(&mut *store, score)
 }
 
 /// The imports a plugin may have: the contract's own, and the WASI interfaces Rust's standard

@@ -26,19 +26,19 @@ pub struct ChartText<'a> {
     pub empty: &'a str,
 }
 
-pub const WIDTH: f64 = 600.0;
+pub const WIDTH: f64 = 480.0;
 /// The plot area: gridlines run from `PLOT_LEFT` to `PLOT_RIGHT`, 100 % is at `PLOT_TOP` and
 /// 0 % at `PLOT_BOTTOM`.
 pub const PLOT_LEFT: f64 = 44.0;
-pub const PLOT_RIGHT: f64 = 588.0;
+pub const PLOT_RIGHT: f64 = 470.0;
 pub const PLOT_TOP: f64 = 12.0;
 pub const PLOT_BOTTOM: f64 = 212.0;
 /// Points are kept off the plot's edges so their markers are not cut.
 pub const X_FIRST: f64 = PLOT_LEFT + 10.0;
 pub const X_LAST: f64 = PLOT_RIGHT - 10.0;
 /// Where the legend starts and how tall each of its rows is.
-const LEGEND_TOP: f64 = 250.0;
-const LEGEND_ROW: f64 = 18.0;
+const LEGEND_TOP: f64 = 254.0;
+const LEGEND_ROW: f64 = 20.0;
 /// The percentages with a gridline; 80 % is the usual competency threshold.
 pub const GRIDLINES: [f64; 4] = [0.0, 50.0, 80.0, 100.0];
 pub const THRESHOLD: f64 = 80.0;
@@ -202,7 +202,7 @@ pub fn score_chart(text: &ChartText<'_>, series: &[Series]) -> String {
     let mut svg = String::with_capacity(4096);
     let _ = write!(
         svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="score-chart" role="img" aria-labelledby="{id}-title {id}-desc" viewBox="0 0 {WIDTH} {height}" width="100%" preserveAspectRatio="xMidYMin meet" font-family="sans-serif" font-size="11">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="score-chart" role="img" aria-labelledby="{id}-title {id}-desc" viewBox="0 0 {WIDTH} {height}" width="100%" preserveAspectRatio="xMidYMin meet" font-family="sans-serif" font-size="13">"#
     );
     let _ = write!(
         svg,
@@ -297,7 +297,7 @@ pub fn score_chart(text: &ChartText<'_>, series: &[Series]) -> String {
         for (d, p) in &s.points {
             let _ = write!(
                 svg,
-                r#"<circle class="point" cx="{:.1}" cy="{:.1}" r="4" fill="{colour}" data-date="{}" data-percent="{}"><title>{label} · {}: {} %</title></circle>"#,
+                r#"<circle class="point" cx="{:.1}" cy="{:.1}" r="5" fill="{colour}" data-date="{}" data-percent="{}"><title>{label} · {}: {} %</title></circle>"#,
                 scale.x(*d),
                 Scale::y(*p),
                 ymd(*d),
@@ -323,7 +323,7 @@ pub fn score_chart(text: &ChartText<'_>, series: &[Series]) -> String {
             y - 4.0,
             PLOT_LEFT + 26.0,
             y,
-            escape(&clip(&s.label, 80))
+            escape(&clip(&s.label, 52))
         );
     }
     svg.push_str("</g></svg>");

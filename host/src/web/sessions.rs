@@ -949,6 +949,7 @@ async fn new_step(
 // Step 2: one checklist per observed mentee
 
 struct ObservationHead {
+    provider_id: i64,
     provider_name: String,
     /// The publisher's code and plugin version, e.g. `RPA · hbb 1.0.0`.
     publisher: String,
@@ -1041,6 +1042,7 @@ async fn step2(
             },
         };
         let head = ObservationHead {
+            provider_id: r.provider_id,
             provider_name: name_of(r.provider_id),
             publisher: r
                 .found

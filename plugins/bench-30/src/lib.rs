@@ -14,6 +14,8 @@ mentortrack_plugin_sdk::register_plugin!(Bench30);
 pub const CHECKLIST: &str = "observation-30";
 /// Items in [`CHECKLIST`].
 pub const ITEMS: usize = 30;
+/// The manifest id: the prefix of every metric name.
+pub const ID: &str = "bench-30";
 
 #[derive(Debug)]
 pub struct Bench30;
@@ -25,7 +27,7 @@ impl Plugin for Bench30 {
 
     fn manifest(&self) -> Manifest {
         Manifest::new(
-            "bench-30",
+            ID,
             "Benchmark: 30-item observation",
             env!("CARGO_PKG_VERSION"),
             "BENCH",
@@ -35,6 +37,16 @@ impl Plugin for Bench30 {
 
     fn checklists(&self) -> Vec<Checklist> {
         vec![observation()]
+    }
+
+    // What every production plugin should do (see the SDK's `Plugin::checklist`): the host
+    // scores in a fresh instance per call, so these run on every call.
+    fn checklist(&self, id: &str) -> Option<Checklist> {
+        (id == CHECKLIST).then(observation)
+    }
+
+    fn id(&self) -> String {
+        ID.to_owned()
     }
 
     fn score(
@@ -60,7 +72,7 @@ fn score_observation(checklist: &Checklist, answers: &Answers<'_>) -> ScoreCard 
     let all = answers.tally(select::all, Coding::Partial);
     let competency = Competency::from_tallies(&critical, &non_critical);
 
-    let metric = |name: &str| metric_name(&["bench-30", CHECKLIST, name]);
+    let metric = |name: &str| metric_name(&[ID, CHECKLIST, name]);
     let mut card = ScoreCard::new(competency.outcome())
         .percentage(all.percentage())
         .feedback_for_missed(answers, &critical.missed)

@@ -10,6 +10,9 @@ use mentortrack_plugin_sdk::rules::pass_mark;
 
 mentortrack_plugin_sdk::register_plugin!(Emonc);
 
+/// The manifest id: the prefix of every metric name.
+pub const ID: &str = "emonc";
+
 pub const SHOULDER_DYSTOCIA: &str = "shoulder-dystocia";
 pub const CORD_PROLAPSE: &str = "cord-prolapse";
 pub const NEWBORN_RESUSCITATION: &str = "newborn-resuscitation";
@@ -28,7 +31,7 @@ impl Plugin for Emonc {
 
     fn manifest(&self) -> Manifest {
         Manifest::new(
-            "emonc",
+            ID,
             Localized::new("EmONC skills rubrics").fr("Grilles de compétences SONU"),
             env!("CARGO_PKG_VERSION"),
             "RSOG",
@@ -48,6 +51,22 @@ impl Plugin for Emonc {
             newborn_resuscitation(),
             pph(),
         ]
+    }
+
+    // The host scores each observation in a fresh instance, so `score` builds what it needs
+    // on every call: only the checklist asked for, and the id without the manifest.
+    fn checklist(&self, id: &str) -> Option<Checklist> {
+        match id {
+            SHOULDER_DYSTOCIA => Some(shoulder_dystocia()),
+            CORD_PROLAPSE => Some(cord_prolapse()),
+            NEWBORN_RESUSCITATION => Some(newborn_resuscitation()),
+            PPH => Some(pph()),
+            _ => None,
+        }
+    }
+
+    fn id(&self) -> String {
+        ID.to_owned()
     }
 
     fn score(

@@ -8,6 +8,9 @@ use mentortrack_plugin_sdk::prelude::*;
 
 mentortrack_plugin_sdk::register_plugin!(Hbb);
 
+/// The manifest id: the prefix of every metric name.
+pub const ID: &str = "hbb";
+
 pub const KNOWLEDGE_CHECK: &str = "knowledge-check";
 pub const BAG_MASK: &str = "bag-mask";
 pub const OSCE_A: &str = "osce-a";
@@ -45,7 +48,7 @@ impl Plugin for Hbb {
 
     fn manifest(&self) -> Manifest {
         Manifest::new(
-            "hbb",
+            ID,
             Localized::new("Helping Babies Breathe").fr("Aider les bébés à respirer"),
             env!("CARGO_PKG_VERSION"),
             "RPA",
@@ -66,6 +69,22 @@ impl Plugin for Hbb {
 
     fn checklists(&self) -> Vec<Checklist> {
         vec![knowledge_check(), bag_mask(), osce_a(), osce_b()]
+    }
+
+    // The host scores each observation in a fresh instance, so `score` builds what it needs
+    // on every call: only the checklist asked for, and the id without the manifest.
+    fn checklist(&self, id: &str) -> Option<Checklist> {
+        match id {
+            KNOWLEDGE_CHECK => Some(knowledge_check()),
+            BAG_MASK => Some(bag_mask()),
+            OSCE_A => Some(osce_a()),
+            OSCE_B => Some(osce_b()),
+            _ => None,
+        }
+    }
+
+    fn id(&self) -> String {
+        ID.to_owned()
     }
 
     fn score(

@@ -10,6 +10,9 @@ use mentortrack_plugin_sdk::rules::{recognition, signal_for};
 
 mentortrack_plugin_sdk::register_plugin!(JhpiegoQi);
 
+/// The manifest id: the prefix of every metric name.
+pub const ID: &str = "qi";
+
 pub const SBMR: &str = "sbmr-mnh";
 pub const SUPERVISION: &str = "supportive-supervision";
 
@@ -29,7 +32,7 @@ impl Plugin for JhpiegoQi {
 
     fn manifest(&self) -> Manifest {
         Manifest::new(
-            "qi",
+            ID,
             "Maternal and newborn quality improvement",
             env!("CARGO_PKG_VERSION"),
             "JHPIEGO",
@@ -42,6 +45,20 @@ impl Plugin for JhpiegoQi {
 
     fn checklists(&self) -> Vec<Checklist> {
         vec![sbmr(), supervision()]
+    }
+
+    // The host scores each observation in a fresh instance, so `score` builds what it needs
+    // on every call: only the checklist asked for, and the id without the manifest.
+    fn checklist(&self, id: &str) -> Option<Checklist> {
+        match id {
+            SBMR => Some(sbmr()),
+            SUPERVISION => Some(supervision()),
+            _ => None,
+        }
+    }
+
+    fn id(&self) -> String {
+        ID.to_owned()
     }
 
     fn score(

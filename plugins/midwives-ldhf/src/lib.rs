@@ -10,6 +10,9 @@ use mentortrack_plugin_sdk::prelude::*;
 
 mentortrack_plugin_sdk::register_plugin!(MidwivesLdhf);
 
+/// The manifest id: the prefix of every metric name.
+pub const ID: &str = "ldhf";
+
 pub const AMTSL: &str = "amtsl";
 pub const PPH: &str = "pph";
 
@@ -28,7 +31,7 @@ impl Plugin for MidwivesLdhf {
 
     fn manifest(&self) -> Manifest {
         Manifest::new(
-            "ldhf",
+            ID,
             Localized::new("LDHF drills: bleeding after birth")
                 .fr("Exercices à faible dose et haute fréquence : saignement après la naissance"),
             env!("CARGO_PKG_VERSION"),
@@ -43,6 +46,20 @@ impl Plugin for MidwivesLdhf {
 
     fn checklists(&self) -> Vec<Checklist> {
         vec![amtsl(), pph()]
+    }
+
+    // The host scores each observation in a fresh instance, so `score` builds what it needs
+    // on every call: only the checklist asked for, and the id without the manifest.
+    fn checklist(&self, id: &str) -> Option<Checklist> {
+        match id {
+            AMTSL => Some(amtsl()),
+            PPH => Some(pph()),
+            _ => None,
+        }
+    }
+
+    fn id(&self) -> String {
+        ID.to_owned()
     }
 
     fn score(

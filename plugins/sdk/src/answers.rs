@@ -2,7 +2,6 @@
 //! plugins score.
 
 use std::collections::BTreeMap;
-use std::collections::btree_map::Entry;
 
 use crate::{Answer, Checklist, Item, ItemError, NumberRange, Response, ResponseKind, Section};
 
@@ -11,7 +10,12 @@ use crate::{Answer, Checklist, Item, ItemError, NumberRange, Response, ResponseK
 #[derive(Debug, Clone)]
 pub struct Answers<'a> {
     checklist: &'a Checklist,
-    by_item: BTreeMap<&'a str, &'a Answer>,
+    /// Each item by id, with its position in checklist order (the last, should
+    /// an id repeat).
+    index: BTreeMap<&'a str, (usize, &'a Item)>,
+    /// The answer to each item, in checklist order; `None` when left unanswered.
+    /// Tallies walk this beside the items instead of looking every item up.
+    answers: Vec<Option<&'a Answer>>,
 }
 
 impl<'a> Answers<'a> {
@@ -21,7 +25,8 @@ impl<'a> Answers<'a> {
 
     /// The answer to `item_id`, or `None` if it was left unanswered.
     pub fn get(&self, item_id: &str) -> Option<&'a Answer> {
-        self.by_item.get(item_id).copied()
+        let &(position, _) = self.index.get(item_id)?;
+        self.answers.get(position).copied().flatten()
     }
 
     /// True when the answer is `yes` or `done`.
@@ -49,11 +54,12 @@ impl<'a> Answers<'a> {
 
     /// Every item with its section and answer, in display order.
     pub fn items(&self) -> impl Iterator<Item = (&'a Section, &'a Item, Option<&'a Answer>)> + '_ {
-        self.checklist.sections.iter().flat_map(move |s| {
-            s.items
-                .iter()
-                .map(move |i| (s, i, self.by_item.get(i.id.as_str()).copied()))
-        })
+        self.checklist
+            .sections
+            .iter()
+            .flat_map(|s| s.items.iter().map(move |i| (s, i)))
+            .zip(self.answers.iter().copied())
+            .map(|((s, i), answer)| (s, i, answer))
     }
 }
 
@@ -63,38 +69,62 @@ pub fn validate<'a>(
     checklist: &'a Checklist,
     responses: &'a [Response],
 ) -> Result<Answers<'a>, Vec<ItemError>> {
-    let items: BTreeMap<&str, &Item> = checklist.items().map(|i| (i.id.as_str(), i)).collect();
+    let mut index: BTreeMap<&str, (usize, &Item)> = BTreeMap::new();
+    let mut count = 0;
+    let mut repeated_ids = false;
+    for (position, item) in checklist.items().enumerate() {
+        // A repeated id (a broken checklist, refused at upload) takes its last
+        // item's kind, and every copy gets its answer: as a lookup by id would.
+        repeated_ids |= index.insert(item.id.as_str(), (position, item)).is_some();
+        count = position + 1;
+    }
+    let mut answers: Vec<Option<&Answer>> = vec![None; count];
     let mut errors = Vec::new();
-    let mut by_item = BTreeMap::new();
 
     for response in responses {
         let id = response.item_id.as_str();
-        let Some(item) = items.get(id) else {
+        // A known id's position comes from enumerating the items: always a slot.
+        let known = index
+            .get(id)
+            .and_then(|&(position, item)| Some((item, answers.get_mut(position)?)));
+        let Some((item, slot)) = known else {
             errors.push(error(id, "unknown item"));
             continue;
         };
-        match by_item.entry(id) {
-            Entry::Occupied(_) => {
-                errors.push(error(id, "answered more than once"));
-                continue;
-            }
-            Entry::Vacant(slot) => {
-                slot.insert(&response.answer);
-            }
+        if slot.is_some() {
+            errors.push(error(id, "answered more than once"));
+            continue;
         }
+        *slot = Some(&response.answer);
         if let Err(message) = check_answer(&item.kind, &response.answer) {
             errors.push(error(id, &message));
         }
     }
 
-    for item in checklist.items() {
-        if item.required && !by_item.contains_key(item.id.as_str()) {
+    if repeated_ids {
+        for (position, item) in checklist.items().enumerate() {
+            let last = index
+                .get(item.id.as_str())
+                .map_or(position, |&(last, _)| last);
+            let answer = answers.get(last).copied().flatten();
+            if let Some(slot) = answers.get_mut(position) {
+                *slot = answer;
+            }
+        }
+    }
+
+    for (item, answer) in checklist.items().zip(&answers) {
+        if item.required && answer.is_none() {
             errors.push(error(&item.id, "required item not answered"));
         }
     }
 
     if errors.is_empty() {
-        Ok(Answers { checklist, by_item })
+        Ok(Answers {
+            checklist,
+            index,
+            answers,
+        })
     } else {
         Err(errors)
     }
@@ -392,6 +422,29 @@ mod tests {
         let c = checklist();
         let responses = valid().choices("many", &[]).build();
         assert!(validate(&c, &responses).is_ok());
+    }
+
+    #[test]
+    fn every_copy_of_a_repeated_id_gets_its_answer() {
+        let c = Checklist::new("c", "C").section("s", "S", |s| {
+            s.item("a", "A").item("b", "B").item("a", "A again")
+        });
+        let responses = ResponseSet::new().yes("a").no("b").build();
+        let answers = validate(&c, &responses).expect("valid");
+        let got: Vec<_> = answers
+            .items()
+            .map(|(_, i, a)| (i.id.as_str(), a))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a", Some(&Answer::Yes)),
+                ("b", Some(&Answer::No)),
+                ("a", Some(&Answer::Yes))
+            ]
+        );
+        let errors = messages(validate(&c, &ResponseSet::new().no("b").build()));
+        assert_eq!(errors.len(), 2, "both copies are unanswered: {errors:?}");
     }
 
     #[test]

@@ -51,7 +51,10 @@ impl Checklist {
             version: "1.0".to_owned(),
             kind: ChecklistKind::MentorshipSkills,
             description: None,
-            sections: Vec::new(),
+            // Room for a typical checklist's sections and a section's items from the start:
+            // the host builds the scored checklist again for every call (a fresh instance
+            // each time), and growing a vector 4 → 8 reallocates and copies what it holds.
+            sections: Vec::with_capacity(8),
         }
     }
 
@@ -105,7 +108,7 @@ impl Section {
             id: id.into(),
             title: title.into(),
             groups: Vec::new(),
-            items: Vec::new(),
+            items: Vec::with_capacity(8), // see `Checklist::new`
         }
     }
 

@@ -132,18 +132,19 @@ impl MetricValue for usize {
 /// within a part into `_`: `metric_name(&["hbb", "osce-b", "pass"])` is
 /// `"hbb.osce_b.pass"`.
 pub fn metric_name(parts: &[&str]) -> String {
-    parts
-        .iter()
-        .map(|part| {
-            part.chars()
-                .map(|c| match c.to_ascii_lowercase() {
-                    c @ ('a'..='z' | '0'..='9' | '_') => c,
-                    _ => '_',
-                })
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join(".")
+    // Written into one string sized up front: scoring names several metrics on every call,
+    // and the output has at most one byte per input byte (one ASCII character per char).
+    let mut name = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (n, part) in parts.iter().enumerate() {
+        if n > 0 {
+            name.push('.');
+        }
+        name.extend(part.chars().map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9' | '_') => c,
+            _ => '_',
+        }));
+    }
+    name
 }
 
 impl ScoreCard {
@@ -261,6 +262,9 @@ mod tests {
     fn metric_names_are_normalised() {
         assert_eq!(metric_name(&["hbb", "osce-b", "pass"]), "hbb.osce_b.pass");
         assert_eq!(metric_name(&["Qi", "SBM R", "%"]), "qi.sbm_r._");
+        // One `_` per character, not per byte; an empty part stays empty.
+        assert_eq!(metric_name(&["é", "", "x"]), "_..x");
+        assert_eq!(metric_name(&[]), "");
     }
 
     #[test]

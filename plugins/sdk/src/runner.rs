@@ -108,8 +108,11 @@ impl<P: Plugin> Runner<P> {
     }
 
     fn metric_prefix(&self) -> &str {
-        self.metric_prefix
-            .get_or_init(|| format!("{}.", crate::metric_name(&[&self.plugin.id()])))
+        self.metric_prefix.get_or_init(|| {
+            let mut prefix = crate::metric_name(&[&self.plugin.id()]);
+            prefix.push('.');
+            prefix
+        })
     }
 
     /// What the contract promises about a score card, checked here so that a
