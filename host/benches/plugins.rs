@@ -1,7 +1,7 @@
 //! The plugin-host benchmark, required by the plugin issue. Run it with
 //!
 //! ```sh
-//! cargo bench -p mentortrack --bench plugins             # about a minute once built
+//! cargo bench -p mentortrack --bench plugins             # about 75 s once built
 //! cargo bench -p mentortrack --bench plugins -- --quick  # about 15 s, rough figures
 //! cargo bench -p mentortrack --bench plugins -- --only sandbox  # one per-call path, alone
 //! ```
@@ -47,8 +47,10 @@ use wasmtime::{Engine, InstanceAllocationStrategy, ResourceLimiter, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 const CHECKLIST: &str = bench_30::CHECKLIST;
+/// A checklist id bench-30 does not have.
+const UNKNOWN: &str = "no-such-checklist";
 /// Repetitions of the per-call measurements; each figure is the median repetition's.
-const REPETITIONS: usize = 3;
+const REPETITIONS: usize = 5;
 /// How long each per-call measurement runs at a stretch before the next takes its turn.
 const BLOCK: Duration = Duration::from_millis(10);
 /// Rounds of server starts.
@@ -550,6 +552,27 @@ impl Replica {
         ensure!(bytes <= self.limits.output_bytes, "output too large");
         Ok(card)
     }
+
+    /// The same call for a checklist the plugin does not have: everything a score call does
+    /// (the 30 responses cross the boundary, the guest's runtime starts) except building the
+    /// checklist and scoring. bench-30's `checklist` answers `None` at once.
+    fn score_unknown(
+        &self,
+        score: &ScoreFunc,
+        store: &mut Store<ReplicaState>,
+        responses: &[Response],
+        context: &ScoreContext,
+    ) -> anyhow::Result<()> {
+        let responses: Vec<wit::Response> = responses.iter().map(Into::into).collect();
+        let context = wit::ScoreContext::from(context);
+        let (refusal,) = score
+            .call(&mut *store, (UNKNOWN.to_owned(), responses, context))
+            .map_err(|e| anyhow!("{e:#}"))?;
+        match refusal {
+            Err(wit::ScoreError::UnknownChecklist(id)) if id == UNKNOWN => Ok(()),
+            other => bail!("expected unknown-checklist, got {other:?}"),
+        }
+    }
 }
 
 /// What a first-attempt embedder writes: default engine, full WASI p2 context, the contract's
@@ -626,6 +649,8 @@ struct Scoring {
     fuel_used: u64,
     /// Fuel of a call on an instance that has already scored once.
     fuel_reused: u64,
+    /// Fuel of an unknown-checklist call on a fresh instance and on a reused one.
+    fuel_unknown: (u64, u64),
     /// Linear memory the pool keeps mapped for the next instance after one call: the pages the
     /// call dirtied, copied back to their initial contents.
     resident_after_call: usize,
@@ -687,6 +712,13 @@ fn bench_scoring(
     let madvise = Replica::new(limits.clone(), wasm, Variant::Madvise)?;
     let (reused, mut reused_store) = production.instantiate();
     let (reused_unmetered, mut reused_unmetered_store) = unmetered.instantiate();
+    let (reused_unknown, mut reused_unknown_store) = production.instantiate();
+    production.score_unknown(
+        &reused_unknown,
+        &mut reused_unknown_store,
+        &responses,
+        &context,
+    )?;
     let naive = Naive::new(wasm)?;
 
     // Every path must compute the same card, or the comparison means nothing.
@@ -740,6 +772,17 @@ fn bench_scoring(
             "an instance did not start fresh ({fuel} fuel, not {fuel_fresh})"
         );
     }
+    let unknown_fuel_of = |plugin: &ScoreFunc, store: &mut Store<ReplicaState>| {
+        production
+            .score_unknown(plugin, store, &responses, &context)
+            .map(|()| limits.fuel - store.get_fuel().unwrap_or(0))
+    };
+    let fuel_unknown = {
+        let (plugin, mut store) = production.instantiate();
+        let fresh = unknown_fuel_of(&plugin, &mut store)?;
+        production.rearm(&mut store);
+        (fresh, unknown_fuel_of(&plugin, &mut store)?)
+    };
     let resident_after_call = {
         let (plugin, mut store) = production.instantiate();
         production.score(&plugin, &mut store, &responses, &context)?;
@@ -850,6 +893,33 @@ fn bench_scoring(
     add(
         &mut measures,
         only,
+        "unknown",
+        Box::new(|| {
+            let (score, mut store) = production.instantiate();
+            production
+                .score_unknown(&score, &mut store, black_box(&responses), &context)
+                .expect("refuses");
+        }),
+    );
+    add(
+        &mut measures,
+        only,
+        "reused unknown",
+        Box::new(|| {
+            production.rearm(&mut reused_unknown_store);
+            production
+                .score_unknown(
+                    &reused_unknown,
+                    &mut reused_unknown_store,
+                    black_box(&responses),
+                    &context,
+                )
+                .expect("refuses");
+        }),
+    );
+    add(
+        &mut measures,
+        only,
         "native first",
         Box::new(|| {
             // What a fresh instance's first call does natively: the SDK builds the checklist.
@@ -904,6 +974,7 @@ fn bench_scoring(
         figures: measures.iter().map(|m| (m.name, m.figure())).collect(),
         fuel_used: stats.fuel_used,
         fuel_reused,
+        fuel_unknown,
         resident_after_call,
         peak_memory: stats.peak_memory_bytes,
         output_bytes: stats.output_bytes,
@@ -1023,6 +1094,16 @@ fn print_scoring(s: &Scoring) {
     );
     row("fresh store + instantiate, no call", "instantiate", None);
     row(
+        "fresh store + instantiate + `score` of an unknown checklist (all but building the checklist and scoring)",
+        "unknown",
+        None,
+    );
+    row(
+        "the same `score` of an unknown checklist on the reused instance",
+        "reused unknown",
+        None,
+    );
+    row(
         "native first call: a new `Runner` scores (builds the checklist, as a fresh instance does)",
         "native first",
         Some(("a", "native")),
@@ -1054,6 +1135,8 @@ fn print_scoring(s: &Scoring) {
         "naive",
         "reused",
         "instantiate",
+        "unknown",
+        "reused unknown",
         "native first",
         "unmetered",
         "reused unmetered",
@@ -1066,9 +1149,12 @@ fn print_scoring(s: &Scoring) {
     let (overhead, lo, hi) = paired_difference(f("sandbox"), f("reused"));
     let (old_pool, old_lo, old_hi) = paired_difference(f("madvise"), f("reused"));
     let instantiate = f("instantiate").median_ns;
+    // Measured, each paired by repetition: a fresh instance's call for an unknown checklist
+    // against the same call on the reused instance is everything isolation adds except
+    // building the checklist; what b − d adds beyond that is building the checklist (and
+    // resetting the pages doing so dirtied).
+    let (fixed, fixed_lo, fixed_hi) = paired_difference(f("unknown"), f("reused unknown"));
     let setup_fuel = s.fuel_used.saturating_sub(s.fuel_reused);
-    // The guest's setup at the speed the guest runs in d (nanoseconds per unit of fuel).
-    let setup_ns = setup_fuel as f64 * f("reused").median_ns / s.fuel_reused as f64;
     println!(
         "| derived figure (differences paired by repetition: median, range) | value | target |"
     );
@@ -1081,16 +1167,18 @@ fn print_scoring(s: &Scoring) {
         met(overhead < 20_000.0)
     );
     println!(
-        "|   of which fresh store + instantiate + teardown, no call | {} µs | |",
+        "|   of which a fresh instance for a call, without building the checklist (unknown-checklist call: fresh − reused) | {} µs ({}–{}) | |",
+        us(fixed),
+        us(fixed_lo),
+        us(fixed_hi)
+    );
+    println!(
+        "|     of which fresh store + instantiate + teardown, no call | {} µs | |",
         us(instantiate)
     );
     println!(
-        "|   of which the guest's first-call setup: {setup_fuel} instructions (fuel), at d's speed | ≈ {} µs | |",
-        us(setup_ns)
-    );
-    println!(
-        "|   of which the rest: resetting the pages the call dirtied, cold caches | ≈ {} µs | |",
-        us(overhead - instantiate - setup_ns)
+        "|   of which the guest building the checklist it scores ({setup_fuel} instructions of fuel): the rest | {} µs | |",
+        us(overhead - fixed)
     );
     println!(
         "| isolation overhead with the pool's previous setting = (b, madvise) − d | {} µs ({}–{}) | |",
@@ -1132,6 +1220,10 @@ fn print_scoring(s: &Scoring) {
         "| fuel of a call on a reused instance (no guest setup) | {} ({:.0} % of a fresh call) | |",
         s.fuel_reused,
         s.fuel_reused as f64 / s.fuel_used as f64 * 100.0
+    );
+    println!(
+        "| fuel of the unknown-checklist call: fresh instance / reused | {} / {} | |",
+        s.fuel_unknown.0, s.fuel_unknown.1
     );
     println!(
         "| guest memory per call (peak) / score card as JSON | {} KiB / {} B | |",

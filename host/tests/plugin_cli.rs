@@ -10,7 +10,9 @@ fn components() -> PathBuf {
 fn mentortrack(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mentortrack"))
         .args(args)
-        .env("MENTORTRACK_LOG", "warn")
+        // The CLI logs to stdout: errors only, so that nothing but the report is printed
+        // there (`--json` output must parse). Failures still reach stderr as `error: ...`.
+        .env("MENTORTRACK_LOG", "error")
         .output()
         .expect("run mentortrack")
 }
@@ -55,8 +57,13 @@ fn plugin_test_reports_a_good_plugin_and_fails_a_hostile_one() {
         fixtures.to_str().unwrap(),
         "--json",
     ]);
-    let report: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("--json prints JSON");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "--json prints JSON ({e}):\n{}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    });
     let case = &report["cases"][0];
     assert_eq!(case["name"], "nothing answered");
     assert_eq!(
@@ -66,6 +73,8 @@ fn plugin_test_reports_a_good_plugin_and_fails_a_hostile_one() {
     assert!(case["stats"]["fuel_used"].as_u64().unwrap() > 0);
     assert_eq!(case["deterministic"], true);
 
+    // A generous wall-clock limit, so that the small fuel limit is what stops the loop even on a
+    // machine too busy to run 50 million instructions in the default 2 s.
     let hostile = components().join("hostile_loop.wasm");
     let out = mentortrack(&[
         "plugin",
@@ -73,10 +82,17 @@ fn plugin_test_reports_a_good_plugin_and_fails_a_hostile_one() {
         hostile.to_str().unwrap(),
         "--plugin-fuel",
         "50000000",
+        "--plugin-timeout-ms",
+        "60000",
     ]);
     assert!(!out.status.success());
     assert!(
-        text(&out.stdout).contains("FAILED: the plugin used all its fuel"),
+        text(&out.stdout).contains("FAILED: the plugin used all its fuel (50000000 units)"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stdout).contains("NOT OK."),
         "{}",
         text(&out.stdout)
     );
@@ -102,19 +118,35 @@ fn cargo(project: &Path, args: &[&str]) -> Output {
     cmd.args(args)
         .current_dir(project)
         .env("CARGO_TARGET_DIR", &target);
-    // Not the outer test build's settings.
+    // Not the outer test build's settings: its flags, wrappers, target, target directory and
+    // jobserver. The toolchain (RUSTUP_TOOLCHAIN) and CARGO_HOME stay: the new project builds
+    // with the same toolchain, offline, from the crates the host's build of `plugins/` fetched.
     for var in [
         "RUSTFLAGS",
         "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "RUSTDOCFLAGS",
+        "CARGO_ENCODED_RUSTDOCFLAGS",
+        "CARGO_BUILD_RUSTDOCFLAGS",
         "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_BUILD_RUSTC_WRAPPER",
         "CARGO_MAKEFLAGS",
         "CARGO_BUILD_TARGET",
+        "CARGO_BUILD_TARGET_DIR",
     ] {
         cmd.env_remove(var);
     }
     cmd.output().expect("run cargo")
 }
 
+/// A plugin author's first steps, end to end: `plugin new`, the project's own tests, the wasm
+/// build, then `plugin test` on the component.
+///
+/// Cargo runs `--offline`, so the test never depends on the network. It needs none: the project's
+/// Cargo.lock is `plugins/Cargo.lock` (see `plugins/template/MANIFEST.txt`), and `host/build.rs`
+/// has already fetched every crate it pins, natively and for wasm alike, to build `plugins/`
+/// before this test could be compiled.
 #[test]
 fn plugin_new_starts_a_project_that_builds_tests_and_loads() {
     let dir = tempfile::tempdir().unwrap();
@@ -171,4 +203,13 @@ fn plugin_new_starts_a_project_that_builds_tests_and_loads() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     assert!(stdout.contains("(safe-childbirth) by RPA"), "{stdout}");
+    assert!(stdout.contains("hand-hygiene"), "{stdout}");
+    assert!(
+        stdout.contains("runs agreed") && !stdout.contains("DISAGREED"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("OK: the server would accept this plugin."),
+        "{stdout}"
+    );
 }

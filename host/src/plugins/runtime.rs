@@ -254,7 +254,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 const MEMORY_KEEP_RESIDENT: usize = 2 << 20;
 /// The same for tables, one page: a Rust plugin's tables fit in one (its main table holds ~80
 /// functions, 8 bytes each), and a table no bigger than the page kept is reset with a `memset`
-/// alone, where a larger setting would cost a PAGEMAP_SCAN system call per table per call.
+/// alone, with or without PAGEMAP_SCAN; a larger setting would cost a PAGEMAP_SCAN system call
+/// per table per call, a smaller one an `madvise`.
 const TABLE_KEEP_RESIDENT: usize = 4 << 10;
 
 /// A call's wall-clock limit in epoch ticks, as every call's store is set up (at least one tick).
@@ -292,15 +293,15 @@ pub fn pool_config(limits: &Limits) -> PoolingAllocationConfig {
         .max_tables_per_component(8)
         .max_memory_size(limits.memory_bytes)
         .table_elements(limits.table_elements);
-    // Keeping pages resident pays only where the kernel can say which pages a call dirtied
+    pool.table_keep_resident(TABLE_KEEP_RESIDENT);
+    // Keeping memory resident pays only where the kernel can say which pages a call dirtied
     // (PAGEMAP_SCAN, Linux 6.7+). Without it wasmtime would `memset` the first
     // MEMORY_KEEP_RESIDENT bytes of every slot on every call, touched or not (a Rust plugin's
     // stack sits there, mostly untouched), which costs more than the page faults it saves; so
-    // there the pool keeps its default (`madvise` everything back).
+    // there memory keeps the pool's default (`madvise` everything back).
     if PoolingAllocationConfig::is_pagemap_scan_available() {
         pool.pagemap_scan(Enabled::Auto)
-            .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
-            .table_keep_resident(TABLE_KEEP_RESIDENT);
+            .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT);
     }
     pool
 }
