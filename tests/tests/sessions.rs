@@ -289,7 +289,7 @@ async fn bad_input_names_the_field_and_stores_nothing(app: TestApp) {
             "wrong item",
         ),
         (
-            "provider of another facility",
+            "unknown facility",
             Box::new(|b| b["facility_id"] = json!(-5)),
             "facility_id",
         ),
