@@ -307,7 +307,7 @@ impl Case {
                         _ => Answer::Yes,
                     },
                 };
-                (item.id.clone(), answer)
+                (item.id.to_string(), answer)
             })
             .collect::<Vec<_>>();
         assert_eq!(answers.len(), bench_30::ITEMS);
@@ -1311,6 +1311,9 @@ fn print_loads(loads: &[LoadFigure]) {
 // 3. Server start with 20 plugin versions
 
 const VERSIONS: [&str; 5] = ["1.0.0", "1.1.0", "1.2.0", "2.0.0", "2.1.0"];
+/// Plugin versions the start is measured with (the issue's figure): the bundled plugins share
+/// them out, each under as many of `VERSIONS` as it takes.
+const START_VERSIONS: usize = 20;
 
 async fn seed_organisations(db: &Db) -> anyhow::Result<()> {
     let now = mentortrack::time::now();
@@ -1319,6 +1322,7 @@ async fn seed_organisations(db: &Db) -> anyhow::Result<()> {
         ("RPA", "professional_association"),
         ("RSOG", "professional_association"),
         ("JHPIEGO", "ngo"),
+        ("CARE", "ngo"),
     ] {
         sqlx::query(
             "INSERT INTO organisations (code, name, kind, country, created_at, updated_at)
@@ -1334,7 +1338,7 @@ async fn seed_organisations(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Inserts the four bundled plugins under five version numbers each, all active, as
+/// Inserts the bundled plugins under `START_VERSIONS` version numbers in all, all active, as
 /// `lifecycle::install` and an activation would leave them.
 async fn seed_versions(db: &Db, runtime: &Runtime) -> anyhow::Result<usize> {
     let now = mentortrack::time::now();
@@ -1354,7 +1358,8 @@ async fn seed_versions(db: &Db, runtime: &Runtime) -> anyhow::Result<usize> {
             .fetch_one(db.pool())
             .await
             .with_context(|| format!("{file}: publisher {}", manifest.publisher))?;
-        for version in VERSIONS {
+        let per_plugin = START_VERSIONS.div_ceil(BUNDLED.len());
+        for version in VERSIONS.iter().take(per_plugin) {
             sqlx::query(
                 "INSERT INTO plugin_versions (organisation_id, plugin_key, version, name, contract_version, sha256,
                     size_bytes, component, manifest_json, checklists_json, status, uploaded_by, uploaded_at,
@@ -1363,7 +1368,7 @@ async fn seed_versions(db: &Db, runtime: &Runtime) -> anyhow::Result<usize> {
             )
             .bind(org)
             .bind(&manifest.id)
-            .bind(version)
+            .bind(*version)
             .bind(&manifest.name.default)
             .bind(&loaded.contract)
             .bind(&loaded.sha256)

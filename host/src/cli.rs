@@ -232,10 +232,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let started = std::time::Instant::now();
             let activity = crate::demo::activity::load(&db, &registry).await?;
             println!(
-                "programme history: {} plugin grants, {} sessions with {} scored observations added ({:.1} s)",
+                "programme history: {} plugin grants, {} sessions with {} scored observations, {} trainings added ({:.1} s)",
                 activity.grants,
                 activity.sessions,
                 activity.observations,
+                activity.trainings,
+                started.elapsed().as_secs_f64()
+            );
+            // Reporting records build on the sessions above; reports come last as they
+            // read everything else.
+            let started = std::time::Instant::now();
+            let death_reviews = crate::demo::death_reviews::load(&db, &registry).await?;
+            let qi = crate::demo::qi::load(&db, &registry).await?;
+            let teams = crate::demo::teams::load(&db, &registry).await?;
+            let reports = crate::demo::reports::load(&db, &registry).await?;
+            println!(
+                "reporting: {death_reviews} death-review records, {qi} QI records, {teams} team records, {reports} report records added ({:.1} s)",
                 started.elapsed().as_secs_f64()
             );
             drop(registry);

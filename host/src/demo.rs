@@ -17,6 +17,10 @@
 //! The data come from a seeded pseudo-random generator, so every demo is the same.
 
 pub mod activity;
+pub mod death_reviews;
+pub mod qi;
+pub mod reports;
+pub mod teams;
 
 use std::fmt;
 use std::time::{Duration, Instant};

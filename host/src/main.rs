@@ -5,14 +5,19 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> std::process::ExitCode {
     let filter = EnvFilter::try_from_env("MENTORTRACK_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    // JSON logs when asked for (for log shippers); readable lines otherwise.
+    // Logs go to stderr, so that what a command prints (`plugin test --json`, the demo's
+    // accounts) stays clean on stdout. JSON logs when asked for (for log shippers).
     if std::env::var("MENTORTRACK_LOG_FORMAT").is_ok_and(|f| f == "json") {
         tracing_subscriber::fmt()
             .json()
+            .with_writer(std::io::stderr)
             .with_env_filter(filter)
             .init();
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .init();
     }
     let cli = mentortrack::cli::Cli::parse();
     match mentortrack::cli::run(cli).await {

@@ -10,9 +10,9 @@ fn components() -> PathBuf {
 fn mentortrack(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mentortrack"))
         .args(args)
-        // The CLI logs to stdout: errors only, so that nothing but the report is printed
-        // there (`--json` output must parse). Failures still reach stderr as `error: ...`.
-        .env("MENTORTRACK_LOG", "error")
+        // Full logging: logs go to stderr, so stdout holds the report alone (`--json`
+        // output must parse even with every log line on).
+        .env("MENTORTRACK_LOG", "debug")
         .output()
         .expect("run mentortrack")
 }

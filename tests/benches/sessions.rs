@@ -22,7 +22,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use mentortrack::db::Db;
+use mentortrack::db::{Db, DbKind};
 use mentortrack::domain::sessions::SessionInput;
 use mentortrack_tests::{Engine, Fixture, TestApp};
 use serde_json::{Value, json};
@@ -409,14 +409,21 @@ async fn bare_insert(
     .execute(&mut *tx)
     .await
     .map_err(fail)?;
-    for m in &input.mentee_ids {
-        sqlx::query("INSERT INTO session_mentees (session_id, provider_id) VALUES ($1, $2)")
-            .bind(&id)
-            .bind(m)
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
-    }
+    // The same statements the server's own write path uses: one for all mentees, one for an
+    // observation's metrics, so that the comparison is of the checks and not of SQL.
+    let sqlite = tx.kind() == DbKind::Sqlite;
+    sqlx::query(if sqlite {
+        "INSERT INTO session_mentees (session_id, provider_id)
+         SELECT $1, j.value FROM json_each($2) j"
+    } else {
+        "INSERT INTO session_mentees (session_id, provider_id)
+         SELECT $1, CAST(j.value AS BIGINT) FROM jsonb_array_elements_text(CAST($2 AS JSONB)) j"
+    })
+    .bind(&id)
+    .bind(serde_json::to_string(&input.mentee_ids).unwrap_or_default())
+    .execute(&mut *tx)
+    .await
+    .map_err(fail)?;
     for (position, o) in input.observations.iter().enumerate() {
         let responses = serde_json::to_string(&o.responses).unwrap_or_default();
         let observation: i64 = sqlx::query_scalar(
@@ -441,17 +448,24 @@ async fn bare_insert(
         .fetch_one(&mut *tx)
         .await
         .map_err(fail)?;
-        for m in s.card["metrics"].as_array().into_iter().flatten() {
-            sqlx::query(
-                "INSERT INTO observation_metrics (observation_id, name, value) VALUES ($1, $2, $3)",
-            )
-            .bind(observation)
-            .bind(m["name"].as_str())
-            .bind(m["value"].as_f64())
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
-        }
+        let metrics: serde_json::Map<String, Value> = s.card["metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| Some((m["name"].as_str()?.to_string(), m["value"].clone())))
+            .collect();
+        sqlx::query(if sqlite {
+            "INSERT INTO observation_metrics (observation_id, name, value)
+             SELECT $1, j.key, j.value FROM json_each($2) j"
+        } else {
+            "INSERT INTO observation_metrics (observation_id, name, value)
+             SELECT $1, j.key, CAST(j.value AS DOUBLE PRECISION) FROM jsonb_each_text(CAST($2 AS JSONB)) j"
+        })
+        .bind(observation)
+        .bind(Value::Object(metrics).to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
     }
     tx.commit().await.map_err(fail)?;
     Ok(StatusCode::CREATED)

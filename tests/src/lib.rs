@@ -528,6 +528,20 @@ pub struct Party {
     pub session_id: String,
     /// A training the mentor recorded (with `seed_with_sessions`), else empty.
     pub training_id: String,
+    /// Reporting records of the party, for tests that create them (0 when not created).
+    pub records: Records,
+}
+
+/// Ids of a party's reporting records (issue #5), filled by the tests that need them.
+#[derive(Clone, Debug, Default)]
+pub struct Records {
+    pub qi_project_id: i64,
+    pub pdsa_cycle_id: i64,
+    pub action_item_id: i64,
+    pub team_id: i64,
+    pub death_review_id: i64,
+    pub recommendation_id: i64,
+    pub indicator_id: i64,
 }
 
 /// Project management plus two partners, A and B, each with an org admin, a mentor assigned
@@ -644,6 +658,7 @@ async fn party(
         plugin_version_id: 0,
         session_id: String::new(),
         training_id: String::new(),
+        records: Records::default(),
     }
 }
 

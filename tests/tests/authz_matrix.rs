@@ -2,6 +2,7 @@
 //! status each must get. A partner reading or changing another partner's record fails this
 //! test, and so does an API route added without a row here.
 
+use mentortrack::domain::quarter::Quarter;
 use mentortrack_tests::{Fixture, Party, TestApp, engine_tests};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -431,6 +432,539 @@ fn cases() -> Vec<Case> {
             expect: [303, 403, 303, 404, 403, 404],
         },
         Case {
+            name: "page sessions",
+            method: Method::GET,
+            path: |_, _| "/sessions".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "page session",
+            method: Method::GET,
+            path: |p, _| format!("/sessions/{}", p.session_id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "page new session",
+            method: Method::GET,
+            path: |_, _| "/sessions/new".into(),
+            body: none,
+            expect: [200, 403, 200, 200, 200, 200],
+        },
+        Case {
+            name: "page edit session",
+            method: Method::GET,
+            path: |p, _| format!("/sessions/{}/edit", p.session_id),
+            body: none,
+            expect: [200, 403, 200, 404, 200, 404],
+        },
+        Case {
+            name: "page withdraw session",
+            method: Method::GET,
+            path: |p, _| format!("/sessions/{}/withdraw", p.session_id),
+            body: none,
+            expect: [200, 403, 200, 404, 200, 404],
+        },
+        Case {
+            name: "page trainings",
+            method: Method::GET,
+            path: |_, _| "/trainings".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "page training",
+            method: Method::GET,
+            path: |p, _| format!("/trainings/{}", p.training_id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "page new training",
+            method: Method::GET,
+            path: |_, _| "/trainings/new".into(),
+            body: none,
+            expect: [200, 403, 200, 200, 200, 200],
+        },
+        Case {
+            name: "page edit training",
+            method: Method::GET,
+            path: |p, _| format!("/trainings/{}/edit", p.training_id),
+            body: none,
+            expect: [200, 403, 200, 404, 200, 404],
+        },
+        Case {
+            name: "page training attendance",
+            method: Method::GET,
+            path: |p, _| format!("/trainings/{}/attendance", p.training_id),
+            body: none,
+            expect: [200, 403, 200, 404, 200, 404],
+        },
+        Case {
+            name: "page training test",
+            method: Method::GET,
+            path: |p, _| {
+                format!(
+                    "/trainings/{}/test?provider_id={}&phase=pre",
+                    p.training_id, p.provider_id
+                )
+            },
+            body: none,
+            expect: [200, 403, 200, 404, 200, 404],
+        },
+        Case {
+            name: "page withdraw training",
+            method: Method::GET,
+            path: |p, _| format!("/trainings/{}/withdraw", p.training_id),
+            body: none,
+            expect: [200, 403, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api list qi projects",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/qi-projects?organisation_id={}", p.org.id),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "api get qi project",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/qi-projects/{}", p.records.qi_project_id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        // Facilities are shared: an org admin may start its own organisation's work at any
+        // facility (B's here), a mentor only where assigned.
+        Case {
+            name: "api create qi project",
+            method: Method::POST,
+            path: |_, _| "/api/v1/qi-projects".into(),
+            body: |p, _| {
+                json!({"facility_id": p.facility.id, "title": format!("Skin to skin {}", unique()),
+                       "problem": "Babies separated", "aim": "80 % skin to skin within 1 h", "status": "planned",
+                       "started_on": chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string()})
+            },
+            expect: [201, 403, 201, 201, 201, 422],
+        },
+        Case {
+            // Seeded at revision 2 (the project, then its first cycle).
+            name: "api update qi project",
+            method: Method::PUT,
+            path: |p, _| format!("/api/v1/qi-projects/{}", p.records.qi_project_id),
+            body: |p, _| {
+                json!({"facility_id": p.facility.id, "title": "Partograph use", "problem": "Partographs incomplete",
+                       "aim": "95 % complete", "status": "active",
+                       "started_on": chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string(), "revision": 2})
+            },
+            expect: [200, 403, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api add pdsa cycle",
+            method: Method::POST,
+            path: |p, _| format!("/api/v1/qi-projects/{}/cycles", p.records.qi_project_id),
+            body: |_, _| {
+                json!({"change_idea": "Daily huddle", "plan": "Review partographs at handover",
+                       "started_on": chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string()})
+            },
+            expect: [201, 403, 201, 404, 201, 404],
+        },
+        Case {
+            // After the update (3) and the added cycle (4).
+            name: "api update pdsa cycle",
+            method: Method::PUT,
+            path: |p, _| {
+                format!(
+                    "/api/v1/qi-projects/{}/cycles/{}",
+                    p.records.qi_project_id, p.records.pdsa_cycle_id
+                )
+            },
+            body: |_, _| {
+                json!({"change_idea": "Wall chart", "plan": "Chart in the labour ward and the admission room",
+                       "started_on": chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string(), "revision": 4})
+            },
+            expect: [200, 403, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api list action items",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/action-items?organisation_id={}", p.org.id),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        // Facilities are shared: an org admin may start its own organisation's work at any
+        // facility (B's here), a mentor only where assigned.
+        Case {
+            name: "api create action item",
+            method: Method::POST,
+            path: |_, _| "/api/v1/action-items".into(),
+            body: |p, _| {
+                json!({"facility_id": p.facility.id, "description": "Check the bag and mask daily",
+                       "owner": "Midwife on duty",
+                       "due_on": (chrono::Utc::now().date_naive() + chrono::Duration::days(14)).format("%Y-%m-%d").to_string()})
+            },
+            expect: [201, 403, 201, 201, 201, 422],
+        },
+        Case {
+            name: "api update action item",
+            method: Method::PUT,
+            path: |p, _| format!("/api/v1/action-items/{}", p.records.action_item_id),
+            body: |_, _| json!({"status": "done"}),
+            expect: [200, 403, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api list teams",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/teams?organisation_id={}", p.org.id),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "api get team",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/teams/{}", p.records.team_id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api team assessments",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/teams/{}/assessments", p.records.team_id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api create team",
+            method: Method::POST,
+            path: |_, _| "/api/v1/teams".into(),
+            body: |p, _| {
+                json!({"name": format!("Team {}", unique()), "facility_id": p.facility.id, "members": [p.provider_id],
+                       "organisation_id": p.org.id})
+            },
+            expect: [201, 403, 201, 422, 201, 422],
+        },
+        Case {
+            name: "api update team",
+            method: Method::PUT,
+            path: |p, _| format!("/api/v1/teams/{}", p.records.team_id),
+            body: |p, _| {
+                json!({"name": format!("Village team {}", p.org.code), "village": "Kang Ktav", "facility_id": p.facility.id,
+                       "members": [p.provider_id], "revision": 1})
+            },
+            expect: [200, 403, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api set team targets",
+            method: Method::PUT,
+            path: |p, _| {
+                format!(
+                    "/api/v1/teams/{}/targets/{}",
+                    p.records.team_id,
+                    Quarter::current()
+                )
+            },
+            body: |_, _| json!({"targets": {"households_mapped": 120, "home_visits": 60}}),
+            expect: [200, 403, 200, 404, 200, 404],
+        },
+        Case {
+            // Party A's organisation has no team-assessment checklist: a clear 422.
+            name: "api assess team",
+            method: Method::POST,
+            path: |p, _| {
+                format!(
+                    "/api/v1/teams/{}/assessments/{}",
+                    p.records.team_id,
+                    Quarter::current()
+                )
+            },
+            body: |_, _| json!({"assessment": {"plugin_version_id": 1, "checklist_id": "team-quarterly", "responses": []}}),
+            expect: [422, 403, 422, 404, 422, 404],
+        },
+        Case {
+            name: "api list death reviews",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/death-reviews?organisation_id={}", p.org.id),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "api get death review",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/death-reviews/{}", p.records.death_review_id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            // Project management reads death reviews but never records them; an org admin may
+            // record one at any facility (B's here), a mentor only where assigned.
+            name: "api notify death",
+            method: Method::POST,
+            path: |_, _| "/api/v1/death-reviews".into(),
+            body: |p, _| {
+                let day = chrono::Utc::now()
+                    .date_naive()
+                    .format("%Y-%m-%d")
+                    .to_string();
+                json!({"facility_id": p.facility.id, "death_type": "perinatal", "notified_on": day, "died_on": day})
+            },
+            expect: [403, 403, 201, 201, 201, 422],
+        },
+        Case {
+            name: "api update death review",
+            method: Method::PUT,
+            path: |p, _| format!("/api/v1/death-reviews/{}", p.records.death_review_id),
+            body: |p, _| {
+                let day = |d: i64| {
+                    (chrono::Utc::now().date_naive() + chrono::Duration::days(d))
+                        .format("%Y-%m-%d")
+                        .to_string()
+                };
+                json!({"facility_id": p.facility.id, "death_type": "maternal", "notified_on": day(-3),
+                       "died_on": day(-5), "reviewed_on": day(-1), "committee": "Facility MPDSR committee",
+                       "cause_group": 2, "avoidable": "yes", "revision": 1})
+            },
+            expect: [403, 403, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api add recommendation",
+            method: Method::POST,
+            path: |p, _| {
+                format!(
+                    "/api/v1/death-reviews/{}/recommendations",
+                    p.records.death_review_id
+                )
+            },
+            body: |_, _| {
+                json!({"description": "Drill eclampsia management monthly", "owner": "Head of maternity",
+                       "deadline": (chrono::Utc::now().date_naive() + chrono::Duration::days(60)).format("%Y-%m-%d").to_string()})
+            },
+            expect: [403, 403, 201, 404, 201, 404],
+        },
+        Case {
+            name: "api update recommendation",
+            method: Method::PUT,
+            path: |p, _| {
+                format!(
+                    "/api/v1/death-reviews/{}/recommendations/{}",
+                    p.records.death_review_id, p.records.recommendation_id
+                )
+            },
+            body: |_, _| json!({"status": "in_progress"}),
+            expect: [403, 403, 200, 404, 200, 404],
+        },
+        Case {
+            name: "page death reviews",
+            method: Method::GET,
+            path: |_, _| "/death-reviews".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "page death review",
+            method: Method::GET,
+            path: |p, _| format!("/death-reviews/{}", p.records.death_review_id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api list indicators",
+            method: Method::GET,
+            path: |_, _| "/api/v1/indicators".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            // The catalogue is the programme's: everyone reads it, project management edits it.
+            name: "api get indicator",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/indicators/{}", p.records.indicator_id),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "api create indicator",
+            method: Method::POST,
+            path: |_, _| "/api/v1/indicators".into(),
+            body: |_, _| indicator_body(&format!("NEW_{}", unique())),
+            expect: [201, 201, 403, 403, 403, 403],
+        },
+        Case {
+            name: "api update indicator",
+            method: Method::PUT,
+            path: |p, _| format!("/api/v1/indicators/{}", p.records.indicator_id),
+            body: |p, _| {
+                let mut body = indicator_body(p.org.code.as_str());
+                body["target"] = json!(12);
+                body["revision"] = json!(1);
+                body
+            },
+            expect: [200, 200, 403, 403, 403, 403],
+        },
+        Case {
+            // Figures of one organisation: its own people, or project management.
+            name: "api indicator figures",
+            method: Method::GET,
+            path: |p, _| {
+                format!(
+                    "/api/v1/indicators/{}/figures?quarter={}&organisation_id={}",
+                    p.records.indicator_id,
+                    Quarter::current(),
+                    p.org.id
+                )
+            },
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api list reports",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/reports?organisation_id={}", p.org.id),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "api programme report",
+            method: Method::GET,
+            path: |_, _| {
+                format!(
+                    "/api/v1/reports/programme/{}",
+                    Quarter::current().previous()
+                )
+            },
+            body: none,
+            expect: [200, 200, 403, 403, 403, 403],
+        },
+        Case {
+            name: "api get report",
+            method: Method::GET,
+            path: |p, _| {
+                format!(
+                    "/api/v1/reports/{}/{}",
+                    p.org.id,
+                    Quarter::current().previous()
+                )
+            },
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            // Only the organisation's own org admin writes and submits its report.
+            name: "api report narrative",
+            method: Method::PUT,
+            path: |p, _| {
+                format!(
+                    "/api/v1/reports/{}/{}/narrative",
+                    p.org.id,
+                    Quarter::current()
+                )
+            },
+            body: |_, _| narrative_body(),
+            expect: [403, 403, 200, 404, 403, 404],
+        },
+        Case {
+            name: "api submit report",
+            method: Method::POST,
+            path: |p, _| format!("/api/v1/reports/{}/{}/submit", p.org.id, Quarter::current()),
+            body: none,
+            expect: [403, 403, 200, 404, 403, 404],
+        },
+        Case {
+            name: "api approve report",
+            method: Method::POST,
+            path: |p, _| {
+                format!(
+                    "/api/v1/reports/{}/{}/approve",
+                    p.org.id,
+                    Quarter::current().previous()
+                )
+            },
+            body: none,
+            expect: [200, 200, 403, 404, 403, 404],
+        },
+        Case {
+            name: "api return report",
+            method: Method::POST,
+            path: |p, _| {
+                format!(
+                    "/api/v1/reports/{}/{}/return",
+                    p.org.id,
+                    Quarter::current().previous().previous()
+                )
+            },
+            body: |_, _| json!({"comment": "Please add the district breakdown of the drills"}),
+            expect: [200, 200, 403, 404, 403, 404],
+        },
+        Case {
+            name: "page indicators",
+            method: Method::GET,
+            path: |_, _| "/indicators".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "page reports",
+            method: Method::GET,
+            path: |_, _| "/reports".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "page report",
+            method: Method::GET,
+            path: |p, _| format!("/reports/{}/{}", p.org.id, Quarter::current().previous()),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "page programme report",
+            method: Method::GET,
+            path: |_, _| format!("/reports/programme/{}", Quarter::current().previous()),
+            body: none,
+            expect: [200, 200, 403, 403, 403, 403],
+        },
+        Case {
+            name: "page qi projects",
+            method: Method::GET,
+            path: |_, _| "/qi".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "page qi project",
+            method: Method::GET,
+            path: |p, _| format!("/qi/{}", p.records.qi_project_id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "page action items",
+            method: Method::GET,
+            path: |_, _| "/qi/actions".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "page session actions",
+            method: Method::GET,
+            path: |p, _| format!("/sessions/{}/actions", p.session_id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "page teams",
+            method: Method::GET,
+            path: |_, _| "/teams".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "page team",
+            method: Method::GET,
+            path: |p, _| format!("/teams/{}", p.records.team_id),
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
             name: "page home",
             method: Method::GET,
             path: |_, _| "/".into(),
@@ -604,7 +1138,8 @@ async fn run_matrix(first: TestApp) {
             Some(app) => app,
             None => TestApp::spawn(engine).await,
         };
-        let f = app.seed_with_sessions().await;
+        let mut f = app.seed_with_sessions().await;
+        seed_reporting(&app, &mut f).await;
         let email = match label {
             "admin" => f.admin.clone(),
             "manager" => f.manager.clone(),
@@ -643,6 +1178,121 @@ async fn run_matrix(first: TestApp) {
         "authorisation matrix failures:\n{}",
         failures.join("\n")
     );
+}
+
+/// One of each reporting record per partner, created by its mentor through the API; an
+/// indicator of the catalogue for each; and the partner's reports of the two previous
+/// quarters submitted, ready to be approved or returned.
+async fn seed_reporting(app: &TestApp, f: &mut Fixture) {
+    let today = chrono::Utc::now().date_naive();
+    let day = |d: i64| {
+        (today + chrono::Duration::days(d))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let admin = app.api(&f.admin).await;
+    for party in [&mut f.a, &mut f.b] {
+        let r = admin
+            .send(
+                Method::POST,
+                "/api/v1/indicators",
+                &indicator_body(party.org.code.as_str()),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "seeding an indicator");
+        party.records.indicator_id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let org_admin = app.api(&party.org_admin).await;
+        let quarter = Quarter::current();
+        for q in [quarter.previous(), quarter.previous().previous()] {
+            let base = format!("/api/v1/reports/{}/{q}", party.org.id);
+            let r = org_admin
+                .send(Method::PUT, &format!("{base}/narrative"), &narrative_body())
+                .await;
+            assert_eq!(r.status(), 200, "seeding a report narrative");
+            let r = org_admin
+                .send(Method::POST, &format!("{base}/submit"), &json!({}))
+                .await;
+            assert_eq!(r.status(), 200, "submitting a seeded report");
+        }
+    }
+    for party in [&mut f.a, &mut f.b] {
+        let api = app.api(&party.mentor).await;
+        let created = |what: &'static str| {
+            move |r: (u16, Value)| {
+                assert_eq!(r.0, 201, "seeding {what}: {}", r.1);
+                r.1["id"].as_i64().unwrap_or_default()
+            }
+        };
+        let post = |path: String, body: Value| {
+            let api = &api;
+            async move {
+                let r = api.send(Method::POST, &path, &body).await;
+                let status = r.status().as_u16();
+                (status, r.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        let r = &mut party.records;
+        r.qi_project_id = created("a QI project")(
+            post(
+                "/api/v1/qi-projects".into(),
+                json!({"facility_id": party.facility.id, "title": "Partograph use", "problem": "Partographs incomplete",
+                       "aim": "90 % complete by next quarter", "status": "active", "started_on": day(0)}),
+            )
+            .await,
+        );
+        r.pdsa_cycle_id = created("a PDSA cycle")(
+            post(
+                format!("/api/v1/qi-projects/{}/cycles", r.qi_project_id),
+                json!({"change_idea": "Wall chart", "plan": "Put the chart in the labour ward", "started_on": day(0)}),
+            )
+            .await,
+        );
+        r.action_item_id = created("an action item")(
+            post(
+                "/api/v1/action-items".into(),
+                json!({"session_id": party.session_id, "description": "Restock oxytocin", "owner": "Ward in charge",
+                       "due_on": day(7)}),
+            )
+            .await,
+        );
+        let review = post(
+            "/api/v1/death-reviews".into(),
+            json!({"facility_id": party.facility.id, "death_type": "maternal", "notified_on": day(-3),
+                   "died_on": day(-5), "reviewed_on": day(-1), "committee": "Facility MPDSR committee",
+                   "cause_group": 3, "avoidable": "yes", "delay_receiving": true}),
+        )
+        .await;
+        r.death_review_id = created("a death review")(review);
+        let with_recommendation = post(
+            format!("/api/v1/death-reviews/{}/recommendations", r.death_review_id),
+            json!({"description": "Keep oxytocin in the delivery room fridge", "owner": "Maternity in charge",
+                   "deadline": day(30), "status": "open"}),
+        )
+        .await;
+        assert_eq!(with_recommendation.0, 201, "{}", with_recommendation.1);
+        r.recommendation_id = with_recommendation.1["recommendation_list"][0]["id"]
+            .as_i64()
+            .unwrap_or_default();
+        r.team_id = created("a team")(
+            post(
+                "/api/v1/teams".into(),
+                json!({"name": format!("Village team {}", party.org.code), "village": "Kang Ktav",
+                       "facility_id": party.facility.id, "members": [party.provider_id]}),
+            )
+            .await,
+        );
+    }
+}
+
+fn indicator_body(code: &str) -> Value {
+    json!({"code": format!("MATRIX_{code}"), "name": "Sessions held", "definition": "Recorded LDHF sessions",
+           "numerator": "sessions", "unit": "count", "data_source": "mentortrack sessions",
+           "frequency": "quarterly", "disaggregations": ["district"]})
+}
+
+fn narrative_body() -> Value {
+    json!({"revision": 0, "achievements": "Monthly drills at every facility", "challenges": "Staff turnover",
+           "next_quarter_plan": "Refresher for new staff"})
 }
 
 async fn run_lists_do_not_leak(app: TestApp) {
@@ -828,6 +1478,15 @@ fn dummy_fixture() -> Fixture {
         plugin_version_id: 4,
         session_id: "5".into(),
         training_id: "6".into(),
+        records: mentortrack_tests::Records {
+            qi_project_id: 7,
+            pdsa_cycle_id: 8,
+            action_item_id: 9,
+            team_id: 10,
+            death_review_id: 11,
+            recommendation_id: 12,
+            indicator_id: 13,
+        },
     };
     Fixture {
         admin: String::new(),

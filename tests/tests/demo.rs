@@ -391,9 +391,26 @@ engine_tests! {
         let mean = |xs: &[(String, f64)]| xs.iter().map(|x| x.1).sum::<f64>() / xs.len() as f64;
         let (early, late) = (mean(&months[..n]), mean(&months[months.len() - n..]));
         assert!(late > early + 10.0, "early {early:.1} %, late {late:.1} %");
+        // Trainings with pre- and post-tests for the partners that may use the knowledge
+        // check: knowledge rises by roughly ten points or more, as in published LDHF results.
+        assert!(first.trainings >= 8, "{first:?}");
+        let tests: Vec<(String, f64)> = sqlx::query_as(
+            "SELECT ob.phase, ob.percentage FROM observations ob WHERE ob.training_id IS NOT NULL",
+        )
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap();
+        let phase_mean = |phase: &str| {
+            let xs: Vec<f64> = tests.iter().filter(|t| t.0 == phase).map(|t| t.1).collect();
+            assert!(xs.len() >= 40, "{phase}: {} tests", xs.len());
+            xs.iter().sum::<f64>() / xs.len() as f64
+        };
+        let (pre, post) = (phase_mean("pre"), phase_mean("post"));
+        assert!((65.0..82.0).contains(&pre), "pre-test mean {pre:.1} %");
+        assert!(post > pre + 8.0, "pre {pre:.1} %, post {post:.1} %");
         // Loading again adds nothing.
         let again = demo::activity::load(&app.db, &app.plugins).await.expect("history again");
-        assert_eq!((again.grants, again.sessions), (0, 0), "{again:?}");
+        assert_eq!((again.grants, again.sessions, again.trainings), (0, 0, 0), "{again:?}");
         assert_eq!(scalar(&app, "SELECT COUNT(*) FROM sessions").await, first.sessions as i64);
     }
 

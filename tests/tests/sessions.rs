@@ -139,7 +139,38 @@ async fn logs_a_scored_session_and_records_what_scored_it(app: TestApp) {
         .await;
     assert_eq!(r.status(), 200);
     let again: Value = r.json().await.unwrap();
-    assert_eq!(again["observation_list"][0]["card"], obs["card"]);
+    assert_eq!(
+        again, s,
+        "the answer to a create is the session exactly as stored"
+    );
+
+    // The same with two observed mentees, listed in the opposite order to their names: the
+    // answer (built from what was written) and the stored session agree on everything.
+    let admin = app.api(&f.a.org_admin).await;
+    let r = admin
+        .send(
+            Method::POST,
+            "/api/v1/providers",
+            &json!({"name": "Aaron First", "cadre": "nurse", "facility_id": f.a.facility.id, "sex": "male"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let second: i64 = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let mut body = body_for_a(&app, &f, &uuid()).await;
+    let mut other = body["observations"][0].clone();
+    other["provider_id"] = json!(second);
+    body["observations"].as_array_mut().unwrap().push(other);
+    let (status, s) = post(&api, &body).await;
+    assert_eq!(status, 201, "{s}");
+    assert_eq!(s["mentees"], 2);
+    assert_eq!(s["mentee_list"][0]["name"], "Aaron First");
+    let again: Value = api
+        .get(&format!("/api/v1/sessions/{}", s["id"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again, s);
 }
 
 async fn identical_resend_returns_the_stored_session_and_a_different_body_conflicts(app: TestApp) {

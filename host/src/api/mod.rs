@@ -4,12 +4,17 @@
 
 mod audit;
 mod auth;
+mod death_reviews;
 pub mod error;
+mod indicators;
 mod org_units;
 mod organisations;
 mod plugins;
 mod providers;
+mod qi;
+mod reports;
 mod sessions;
+mod teams;
 mod trainings;
 mod users;
 
@@ -61,6 +66,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(plugins::routes())
         .merge(sessions::routes())
         .merge(trainings::routes())
+        .merge(indicators::routes())
+        .merge(reports::routes())
+        .merge(death_reviews::routes())
+        .merge(qi::routes())
+        .merge(teams::routes())
 }
 
 /// The OpenAPI document, as served.

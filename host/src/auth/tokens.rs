@@ -5,9 +5,9 @@ use serde::Serialize;
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
-use crate::authz::Actor;
+use crate::authz::{Actor, Role};
 use crate::db::Db;
-use crate::domain::{audit, users};
+use crate::domain::audit;
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Serialize, FromRow, ToSchema)]
@@ -54,19 +54,39 @@ pub async fn issue(db: &Db, user_id: i64, name: &str) -> AppResult<(i64, String)
 
 /// The actor behind a bearer token, and the token's id.
 pub async fn authenticate(db: &Db, secret: &str) -> AppResult<(Actor, i64)> {
-    let row: Option<(i64, i64, Option<String>)> = sqlx::query_as(
-        "SELECT t.id, t.user_id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active = 1",
+    // One query for the token and its user: this runs on every API request.
+    #[allow(clippy::type_complexity)]
+    let row: Option<(
+        i64,
+        Option<String>,
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        String,
+    )> = sqlx::query_as(
+        "SELECT t.id, t.last_used_at, u.id, u.organisation_id, u.role, u.email, u.display_name,
+                    u.language
+             FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active = 1",
     )
     .bind(super::digest(secret))
     .fetch_optional(db.pool())
     .await?;
-    let Some((token_id, user_id, last_used)) = row else {
+    let Some((token_id, last_used, user_id, organisation_id, role, email, display_name, language)) =
+        row
+    else {
         return Err(AppError::Unauthenticated);
     };
-    let actor = users::actor(db, user_id)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
+    let actor = Actor {
+        user_id,
+        organisation_id,
+        role: Role::parse(&role).ok_or(AppError::Unauthenticated)?,
+        email,
+        display_name,
+        language,
+    };
     // Record use at most every few minutes: a write per request would serialise the API on
     // SQLite's single writer for a figure nobody needs to the second.
     let stale = crate::time::format(Utc::now() - Duration::minutes(5));

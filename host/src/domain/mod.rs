@@ -4,11 +4,17 @@
 
 pub mod assignments;
 pub mod audit;
+pub mod death_reviews;
+pub mod indicators;
 pub mod org_units;
 pub mod organisations;
 pub mod providers;
+pub mod qi;
+pub mod quarter;
+pub mod reports;
 pub mod scoring;
 pub mod sessions;
+pub mod teams;
 pub mod timeline;
 pub mod trainings;
 pub mod users;

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::Tx;
+use crate::db::{DbKind, Tx};
 use crate::error::{AppError, AppResult, FieldError, Validator};
 use crate::plugins::model::{
     Answer, Checklist, ChecklistKind, Localized, Response, ResponseKind, ScoreCard, ScoreContext,
@@ -366,7 +366,8 @@ pub enum Owner<'a> {
     Training { id: &'a str, phase: &'a str },
 }
 
-/// Stores one scored checklist and its metrics; returns the observation's id.
+/// Stores one scored checklist and its metrics; returns the observation's id and the time
+/// it records as scored.
 pub async fn insert(
     tx: &mut Tx,
     owner: Owner<'_>,
@@ -374,7 +375,8 @@ pub async fn insert(
     provider_id: i64,
     observed_on: &str,
     s: &ScoredChecklist,
-) -> AppResult<i64> {
+) -> AppResult<(i64, String)> {
+    let scored_at = crate::time::now();
     let (session_id, training_id, phase) = match owner {
         Owner::Session(id) => (Some(id), None, None),
         Owner::Training { id, phase } => (None, Some(id), Some(phase)),
@@ -407,25 +409,68 @@ pub async fn insert(
     .bind(&s.card.outcome.code)
     .bind(s.card.outcome.level.as_str())
     .bind(json(&s.card)?)
-    .bind(crate::time::now())
+    .bind(&scored_at)
     .fetch_one(&mut **tx)
     .await?;
-    let mut seen = std::collections::HashSet::new();
+    // The metrics as one JSON object, inserted by one statement: the write transaction is
+    // SQLite's single writer, and every statement in it is a round trip that holds it.
+    let mut metrics = serde_json::Map::new();
     for m in &s.card.metrics {
         // The SDK rejects duplicate metric names; a hand-written plugin might not.
-        if !m.value.is_finite() || !seen.insert(m.name.as_str()) {
-            continue;
+        if m.value.is_finite() && !metrics.contains_key(&m.name) {
+            metrics.insert(m.name.clone(), serde_json::Value::from(m.value));
         }
-        sqlx::query(
-            "INSERT INTO observation_metrics (observation_id, name, value) VALUES ($1, $2, $3)",
-        )
-        .bind(id)
-        .bind(&m.name)
-        .bind(m.value)
-        .execute(&mut **tx)
-        .await?;
     }
-    Ok(id)
+    if !metrics.is_empty() {
+        let sql = match tx.kind() {
+            DbKind::Sqlite => {
+                "INSERT INTO observation_metrics (observation_id, name, value)
+                 SELECT $1, j.key, j.value FROM json_each($2) j"
+            }
+            DbKind::Postgres => {
+                "INSERT INTO observation_metrics (observation_id, name, value)
+                 SELECT $1, j.key, CAST(j.value AS DOUBLE PRECISION) FROM jsonb_each_text(CAST($2 AS JSONB)) j"
+            }
+        };
+        sqlx::query(sql)
+            .bind(id)
+            .bind(serde_json::Value::Object(metrics).to_string())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok((id, scored_at))
+}
+
+/// The observation [`insert`] stored, as [`load`] would read it back: for answering a write
+/// without reading it back.
+pub fn stored_observation(
+    id: i64,
+    scored_at: String,
+    provider_id: i64,
+    provider_name: String,
+    observed_on: &str,
+    phase: Option<&str>,
+    s: &ScoredChecklist,
+) -> Observation {
+    let c = &s.checked.checklist;
+    Observation {
+        id,
+        provider_id,
+        provider_name,
+        observed_on: observed_on.to_string(),
+        phase: phase.map(str::to_string),
+        plugin_version_id: s.scored.plugin_version_id,
+        plugin_key: s.scored.plugin_key.clone(),
+        plugin_version: s.scored.plugin_version.clone(),
+        plugin_sha256: s.scored.sha256.clone(),
+        checklist_id: c.checklist.id.clone(),
+        checklist_version: c.checklist.version.clone(),
+        checklist_kind: kind_str(c.checklist.kind).to_string(),
+        checklist_title: c.checklist.title.clone(),
+        responses: s.checked.responses.clone(),
+        card: s.card.clone(),
+        scored_at,
+    }
 }
 
 pub fn json<T: Serialize + ?Sized>(value: &T) -> AppResult<String> {
@@ -562,14 +607,48 @@ pub async fn delete(tx: &mut Tx, owner: Owner<'_>) -> AppResult<()> {
     Ok(())
 }
 
-/// The canonical form of a request body: keys sorted (serde_json's map is ordered), no
-/// whitespace. Two bodies that mean the same thing hash the same, whatever their layout.
-pub fn canonical_sha256<T: Serialize>(body: &T) -> AppResult<String> {
+/// The hash of a parsed request body, for telling an identical re-send from a different
+/// body: the typed body re-serialised (fields in declaration order, no whitespace), so two
+/// requests that mean the same thing hash the same whatever their layout or key order.
+/// Streamed into the hasher: this runs on every submission.
+pub fn body_sha256<T: Serialize>(body: &T) -> AppResult<String> {
+    use sha2::{Digest, Sha256};
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(Sha256::new());
+    serde_json::to_writer(&mut hashing, body).map_err(|e| AppError::Internal(e.into()))?;
+    let hex: String = hashing
+        .0
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(format!("{BODY_HASH_V2}{hex}"))
+}
+
+const BODY_HASH_V2: &str = "v2:";
+
+/// Whether `body` is the body whose hash was stored. Records stored before the hash gained
+/// its `v2:` prefix carry the hash of the body's JSON with sorted keys; those are compared
+/// that way, so a phone re-sending an old submission is still recognised.
+pub fn same_body<T: Serialize>(stored: &str, body: &T) -> AppResult<bool> {
+    if stored.starts_with(BODY_HASH_V2) {
+        return Ok(stored == body_sha256(body)?);
+    }
     use sha2::{Digest, Sha256};
     let value = serde_json::to_value(body).map_err(|e| AppError::Internal(e.into()))?;
     let text = serde_json::to_string(&value).map_err(|e| AppError::Internal(e.into()))?;
     let digest = Sha256::digest(text.as_bytes());
-    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+    let legacy: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(stored == legacy)
 }
 
 /// A client-generated id: a UUID, normalised to lower case. Phones make these offline.
@@ -760,12 +839,49 @@ mod tests {
         assert_ne!(fresh, new_uuid().unwrap());
     }
 
+    #[derive(serde::Deserialize, Serialize)]
+    struct Body {
+        a: i64,
+        b: Vec<i64>,
+    }
+
     #[test]
-    fn the_canonical_hash_ignores_layout_but_not_content() {
-        let a: serde_json::Value = serde_json::from_str(r#"{"a": 1, "b": [1, 2]}"#).unwrap();
-        let b: serde_json::Value = serde_json::from_str(r#"{"b":[1,2],"a":1}"#).unwrap();
-        let c: serde_json::Value = serde_json::from_str(r#"{"b":[2,1],"a":1}"#).unwrap();
-        assert_eq!(canonical_sha256(&a).unwrap(), canonical_sha256(&b).unwrap());
-        assert_ne!(canonical_sha256(&a).unwrap(), canonical_sha256(&c).unwrap());
+    fn the_body_hash_ignores_layout_but_not_content() {
+        let parse = |text: &str| serde_json::from_str::<Body>(text).unwrap();
+        let a = parse(r#"{"a": 1, "b": [1, 2]}"#);
+        let b = parse(
+            r#"{"b":[1,2],
+                          "a":1}"#,
+        );
+        let c = parse(r#"{"b":[2,1],"a":1}"#);
+        assert_eq!(body_sha256(&a).unwrap(), body_sha256(&b).unwrap());
+        assert_ne!(body_sha256(&a).unwrap(), body_sha256(&c).unwrap());
+        assert!(same_body(&body_sha256(&a).unwrap(), &b).unwrap());
+        assert!(!same_body(&body_sha256(&a).unwrap(), &c).unwrap());
+    }
+
+    /// Records stored before the `v2:` hash keep matching their re-sends.
+    #[test]
+    fn bodies_stored_with_the_sorted_keys_hash_still_match() {
+        use sha2::{Digest, Sha256};
+        let a = Body {
+            a: 1,
+            b: vec![1, 2],
+        };
+        let legacy: String = Sha256::digest(br#"{"a":1,"b":[1,2]}"#)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect();
+        assert!(same_body(&legacy, &a).unwrap());
+        assert!(
+            !same_body(
+                &legacy,
+                &Body {
+                    a: 2,
+                    b: vec![1, 2]
+                }
+            )
+            .unwrap()
+        );
     }
 }

@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::authz::{Actor, Role};
 use crate::config::Programme;
-use crate::db::{Db, Tx, is_unique_violation};
+use crate::db::{Db, DbKind, Tx, is_unique_violation};
 use crate::domain::scoring::{self, ChecklistInput, Observation, Owner, Version};
 use crate::domain::{Page, PageParams, assignments, audit, org_units};
 use crate::error::{AppError, AppResult, Validator};
@@ -236,9 +236,9 @@ async fn load(db: &Db, id: &str) -> AppResult<Session> {
     .bind(id)
     .fetch_one(db.pool())
     .await?;
-    let mentee_list = sqlx::query_as::<_, (i64, String, String)>(
+    let mut mentee_list: Vec<Mentee> = sqlx::query_as::<_, (i64, String, String)>(
         "SELECT p.id, p.name, p.cadre FROM session_mentees m JOIN providers p ON p.id = m.provider_id
-         WHERE m.session_id = $1 ORDER BY p.name, p.id",
+         WHERE m.session_id = $1",
     )
     .bind(id)
     .fetch_all(db.pool())
@@ -250,6 +250,9 @@ async fn load(db: &Db, id: &str) -> AppResult<Session> {
         cadre,
     })
     .collect();
+    // Sorted here rather than in SQL, whose text order depends on the database's collation,
+    // so that `written` can produce the same order.
+    sort_mentees(&mut mentee_list);
     let observation_list = scoring::load(db, Owner::Session(id)).await?;
     Ok(Session {
         summary,
@@ -412,7 +415,14 @@ struct Valid {
     action_points: Option<String>,
     /// Mentee ids with their cadres, in the order given, observed ones included.
     mentees: Vec<(i64, String)>,
+    /// Names for the answer, read with the checks above.
+    facility_name: String,
+    mentee_names: Vec<(i64, String)>,
 }
+
+/// How many providers one validation query reads; a session's mentees are read in chunks
+/// of this size (one query for almost every session).
+const MENTEE_CHUNK: usize = 8;
 
 /// The latest date a session may carry: today somewhere on Earth (UTC+14), so a mentor in
 /// Phnom Penh or Kigali is never told their today is in the future.
@@ -455,20 +465,31 @@ async fn validate(
     current_facility: Option<i64>,
     v: &mut Validator,
 ) -> AppResult<Valid> {
+    let mut facility_name = String::new();
     let facility_id = match input.facility_id {
         None => {
             v.add("facility_id", "required", "is required");
             0
         }
         Some(id) => {
-            match org_units::find(db, id).await? {
-                Some(u) if u.level == "facility" => {
+            // The facility and the mentor's assignment to it in one query: this runs on every
+            // session a phone sends.
+            let facility: Option<(String, String, i64)> = sqlx::query_as(
+                "SELECT u.level, u.name,
+                        (SELECT COUNT(*) FROM mentor_assignments a
+                          WHERE a.mentor_id = $2 AND a.facility_id = u.id)
+                 FROM org_units u WHERE u.id = $1",
+            )
+            .bind(id)
+            .bind(actor.user_id)
+            .fetch_optional(db.pool())
+            .await?;
+            match facility {
+                Some((level, name, assigned)) if level == "facility" => {
+                    facility_name = name;
                     // A mentor logs only where assigned; a correction may keep a facility the
                     // mentor has since been moved from.
-                    if actor.role == Role::Mentor
-                        && current_facility != Some(id)
-                        && !assignments::is_assigned(db, actor.user_id, id).await?
-                    {
+                    if actor.role == Role::Mentor && current_facility != Some(id) && assigned == 0 {
                         v.add(
                             "facility_id",
                             "not_assigned",
@@ -567,27 +588,40 @@ async fn validate(
             format!("at most {MAX_MENTEES} mentees per session"),
         );
     }
+    let wanted = &wanted[..wanted.len().min(MAX_MENTEES)];
+    let mut found: Vec<(i64, i64, i64, String, i64, String)> = Vec::with_capacity(wanted.len());
+    for chunk in wanted.chunks(MENTEE_CHUNK) {
+        let mut query = sqlx::query_as(
+            "SELECT id, organisation_id, facility_id, cadre, active, name FROM providers
+             WHERE id IN ($1, $2, $3, $4, $5, $6, $7, $8)",
+        );
+        // A short chunk repeats its first id; IN does not mind.
+        for n in 0..MENTEE_CHUNK {
+            query = query.bind(chunk.get(n).unwrap_or(&chunk[0]).1);
+        }
+        found.extend(query.fetch_all(db.pool()).await?);
+    }
     let mut mentees = Vec::new();
-    for (field, id) in wanted.iter().take(MAX_MENTEES) {
-        let row: Option<(i64, i64, String, i64)> = sqlx::query_as(
-            "SELECT organisation_id, facility_id, cadre, active FROM providers WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-        match row {
+    let mut mentee_names = Vec::new();
+    for (field, id) in wanted {
+        match found.iter().find(|row| row.0 == *id) {
             // Another partner's provider is reported exactly like a missing one.
-            Some((org, _, _, _)) if org != organisation_id => {
+            Some((_, org, _, _, _, _)) if *org != organisation_id => {
                 v.add(field, "unknown", "no such provider")
             }
             None => v.add(field, "unknown", "no such provider"),
-            Some((_, facility, _, _)) if facility != facility_id => v.add(
+            Some((_, _, facility, _, _, _)) if *facility != facility_id => v.add(
                 field,
                 "other_facility",
                 "this provider works at another facility",
             ),
-            Some((_, _, _, 0)) => v.add(field, "inactive", "this provider is marked inactive"),
-            Some((_, _, cadre, _)) => mentees.push((*id, cadre)),
+            Some((_, _, _, _, 0, _)) => {
+                v.add(field, "inactive", "this provider is marked inactive")
+            }
+            Some((_, _, _, cadre, _, name)) => {
+                mentees.push((*id, cadre.clone()));
+                mentee_names.push((*id, name.clone()));
+            }
         }
     }
     Ok(Valid {
@@ -599,6 +633,8 @@ async fn validate(
         notes,
         action_points,
         mentees,
+        facility_name,
+        mentee_names,
     })
 }
 
@@ -700,12 +736,21 @@ async fn score(registry: &Registry, plan: Plan) -> AppResult<Vec<(i64, scoring::
     Ok(providers.into_iter().zip(scored).collect())
 }
 
-/// The part of an input that is the session's content (everything but its id), for telling
-/// a correction that changes nothing from one that does.
-fn content_sha256(input: &SessionInput) -> AppResult<String> {
-    let mut content = input.clone();
+/// The hash of a session's content. The input carries the record's own id, the same in every
+/// revision, so it hashes like the rest.
+fn content_sha256(normalised: &SessionInput) -> AppResult<String> {
+    scoring::body_sha256(normalised)
+}
+
+/// Whether a correction changes nothing. Records stored before `scoring::body_sha256`
+/// hashed their content without the id.
+fn same_content(stored: &str, normalised: &SessionInput) -> AppResult<bool> {
+    if stored.starts_with("v2:") {
+        return scoring::same_body(stored, normalised);
+    }
+    let mut content = normalised.clone();
     content.id = None;
-    scoring::canonical_sha256(&content)
+    scoring::same_body(stored, &content)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -725,8 +770,8 @@ pub async fn create(
     let mut v = Validator::new();
     let mut normalised = input.clone();
     normalised.id = Some(id.clone());
-    let create_sha256 = scoring::canonical_sha256(&normalised)?;
-    if let Some(existing) = existing(db, actor, &id, &create_sha256).await? {
+    let create_sha256 = scoring::body_sha256(&normalised)?;
+    if let Some(existing) = existing(db, actor, &id, &normalised).await? {
         return Ok(Created::Existing(existing));
     }
 
@@ -763,15 +808,17 @@ pub async fn create(
     .bind(&valid.notes)
     .bind(&valid.action_points)
     .bind(&create_sha256)
-    .bind(content_sha256(&normalised)?)
+    // A new record's content is the body it was created with.
+    .bind(&create_sha256)
     .bind(&now)
     .execute(&mut *tx)
     .await;
     if let Err(e) = inserted {
         if is_unique_violation(&e) {
             // A concurrent duplicate won the race: answer as if this were the re-send.
-            drop(tx);
-            return match existing(db, actor, &id, &create_sha256).await? {
+            // Settled first: the winner may still be waiting for its group's commit.
+            tx.settle().await?;
+            return match existing(db, actor, &id, &normalised).await? {
                 Some(s) => Ok(Created::Existing(s)),
                 None => Err(AppError::Internal(anyhow::anyhow!(
                     "session {id} vanished after a unique violation"
@@ -780,7 +827,7 @@ pub async fn create(
         }
         return Err(e.into());
     }
-    write_children(&mut tx, &id, &valid, &scored).await?;
+    let stored = write_children(&mut tx, &id, &valid, &scored).await?;
     let after = audit_snapshot(&id, &valid, &scored);
     audit::record(
         &mut tx,
@@ -794,7 +841,72 @@ pub async fn create(
     )
     .await?;
     tx.commit().await?;
-    Ok(Created::New(load(db, &id).await?))
+    // Answered from what was just written, not read back: the same record `get` returns
+    // (a test holds the two equal), without five more queries on every submission.
+    Ok(Created::New(written(
+        id,
+        organisation_id,
+        actor,
+        valid,
+        stored,
+        now,
+    )))
+}
+
+fn sort_mentees(mentees: &mut [Mentee]) {
+    mentees.sort_by(|a, b| a.name.cmp(&b.name).then(a.provider_id.cmp(&b.provider_id)));
+}
+
+/// The session `create` stored, as [`load`] reads it.
+fn written(
+    id: String,
+    organisation_id: i64,
+    mentor: &Actor,
+    valid: Valid,
+    observation_list: Vec<Observation>,
+    now: String,
+) -> Session {
+    let mut mentee_list: Vec<Mentee> = valid
+        .mentees
+        .iter()
+        .map(|(provider_id, cadre)| Mentee {
+            provider_id: *provider_id,
+            name: valid
+                .mentee_names
+                .iter()
+                .find(|(id, _)| id == provider_id)
+                .map(|(_, name)| name.clone())
+                .unwrap_or_default(),
+            cadre: cadre.clone(),
+        })
+        .collect();
+    sort_mentees(&mut mentee_list);
+    Session {
+        summary: SessionSummary {
+            id,
+            organisation_id,
+            mentor_id: mentor.user_id,
+            mentor_name: mentor.display_name.clone(),
+            facility_id: valid.facility_id,
+            facility_name: valid.facility_name,
+            date: valid.date,
+            session_type: valid.session_type,
+            topic: valid.topic,
+            duration_minutes: valid.duration_minutes,
+            status: "recorded".into(),
+            revision: 1,
+            mentees: mentee_list.len() as i64,
+            observations: observation_list.len() as i64,
+            created_at: now.clone(),
+            updated_at: now,
+        },
+        notes: valid.notes,
+        action_points: valid.action_points,
+        withdrawn_reason: None,
+        withdrawn_at: None,
+        mentee_list,
+        observation_list,
+    }
 }
 
 /// The stored session under `id`: `Some` if the body is identical, a conflict if not.
@@ -802,12 +914,12 @@ async fn existing(
     db: &Db,
     actor: &Actor,
     id: &str,
-    create_sha256: &str,
+    normalised: &SessionInput,
 ) -> AppResult<Option<Session>> {
     let Some(s) = stored(db, id).await? else {
         return Ok(None);
     };
-    if s.create_sha256 == create_sha256 && actor.can_read_org(s.organisation_id) {
+    if scoring::same_body(&s.create_sha256, normalised)? && actor.can_read_org(s.organisation_id) {
         return Ok(Some(load(db, id).await?));
     }
     Err(AppError::Conflict(format!(
@@ -815,21 +927,33 @@ async fn existing(
     )))
 }
 
+/// Writes the mentees and the scored observations; returns the observations as stored.
 async fn write_children(
     tx: &mut Tx,
     id: &str,
     valid: &Valid,
     scored: &[(i64, scoring::ScoredChecklist)],
-) -> AppResult<()> {
-    for (provider_id, _) in &valid.mentees {
-        sqlx::query("INSERT INTO session_mentees (session_id, provider_id) VALUES ($1, $2)")
-            .bind(id)
-            .bind(provider_id)
-            .execute(&mut **tx)
-            .await?;
-    }
+) -> AppResult<Vec<Observation>> {
+    // All mentees in one statement (see `scoring::insert`).
+    let ids: Vec<i64> = valid.mentees.iter().map(|(id, _)| *id).collect();
+    let sql = match tx.kind() {
+        DbKind::Sqlite => {
+            "INSERT INTO session_mentees (session_id, provider_id)
+             SELECT $1, j.value FROM json_each($2) j"
+        }
+        DbKind::Postgres => {
+            "INSERT INTO session_mentees (session_id, provider_id)
+             SELECT $1, CAST(j.value AS BIGINT) FROM jsonb_array_elements_text(CAST($2 AS JSONB)) j"
+        }
+    };
+    sqlx::query(sql)
+        .bind(id)
+        .bind(serde_json::to_string(&ids).map_err(|e| AppError::Internal(e.into()))?)
+        .execute(&mut **tx)
+        .await?;
+    let mut stored = Vec::with_capacity(scored.len());
     for (position, (provider_id, s)) in scored.iter().enumerate() {
-        scoring::insert(
+        let (observation_id, scored_at) = scoring::insert(
             tx,
             Owner::Session(id),
             position as i64,
@@ -838,37 +962,90 @@ async fn write_children(
             s,
         )
         .await?;
+        let provider_name = valid
+            .mentee_names
+            .iter()
+            .find(|(id, _)| id == provider_id)
+            .map(|(_, name)| name.clone())
+            .unwrap_or_default();
+        stored.push(scoring::stored_observation(
+            observation_id,
+            scored_at,
+            *provider_id,
+            provider_name,
+            &valid.date,
+            None,
+            s,
+        ));
     }
-    Ok(())
+    Ok(stored)
 }
 
-fn audit_snapshot(
-    id: &str,
-    valid: &Valid,
-    scored: &[(i64, scoring::ScoredChecklist)],
-) -> serde_json::Value {
-    serde_json::json!({
-        "id": id,
-        "facility_id": valid.facility_id,
-        "date": valid.date,
-        "session_type": valid.session_type,
-        "topic": valid.topic,
-        "duration_minutes": valid.duration_minutes,
-        "notes": valid.notes,
-        "action_points": valid.action_points,
-        "mentee_ids": valid.mentees.iter().map(|(id, _)| id).collect::<Vec<_>>(),
-        "observations": scored.iter().map(|(provider_id, s)| serde_json::json!({
-            "provider_id": provider_id,
-            "plugin_version_id": s.scored.plugin_version_id,
-            "plugin_key": s.scored.plugin_key,
-            "plugin_version": s.scored.plugin_version,
-            "plugin_sha256": s.scored.sha256,
-            "checklist_id": s.checked.checklist.checklist.id,
-            "responses": s.checked.responses,
-            "percentage": s.card.percentage,
-            "outcome": s.card.outcome.code,
-        })).collect::<Vec<_>>(),
-    })
+/// What the audit log keeps of a session as written: serialised straight from the written
+/// data (no intermediate JSON value), as it is on every submission.
+#[derive(Serialize)]
+struct SessionSnapshot<'a> {
+    id: &'a str,
+    facility_id: i64,
+    date: &'a str,
+    session_type: &'a str,
+    topic: &'a str,
+    duration_minutes: i64,
+    notes: Option<&'a str>,
+    action_points: Option<&'a str>,
+    mentee_ids: Vec<i64>,
+    observations: Vec<ObservationSnapshot<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rescore: Option<Rescore>,
+}
+
+#[derive(Serialize)]
+struct ObservationSnapshot<'a> {
+    provider_id: i64,
+    plugin_version_id: i64,
+    plugin_key: &'a str,
+    plugin_version: &'a str,
+    plugin_sha256: &'a str,
+    checklist_id: &'a str,
+    responses: &'a [Response],
+    percentage: Option<f64>,
+    outcome: &'a str,
+}
+
+fn audit_snapshot<'a>(
+    id: &'a str,
+    valid: &'a Valid,
+    scored: &'a [(i64, scoring::ScoredChecklist)],
+) -> SessionSnapshot<'a> {
+    SessionSnapshot {
+        id,
+        facility_id: valid.facility_id,
+        date: &valid.date,
+        session_type: &valid.session_type,
+        topic: &valid.topic,
+        duration_minutes: valid.duration_minutes,
+        notes: valid.notes.as_deref(),
+        action_points: valid.action_points.as_deref(),
+        mentee_ids: valid.mentees.iter().map(|(id, _)| *id).collect(),
+        observations: scored
+            .iter()
+            .map(|(provider_id, s)| ObservationSnapshot {
+                provider_id: *provider_id,
+                plugin_version_id: s.scored.plugin_version_id,
+                plugin_key: &s.scored.plugin_key,
+                plugin_version: &s.scored.plugin_version,
+                plugin_sha256: &s.scored.sha256,
+                checklist_id: &s.checked.checklist.checklist.id,
+                responses: &s.checked.responses,
+                percentage: s.card.percentage,
+                outcome: &s.card.outcome.code,
+            })
+            .collect(),
+        reason: None,
+        rescore: None,
+    }
 }
 
 /// Whether the actor may correct or withdraw this session now.
@@ -939,7 +1116,10 @@ pub async fn correct(
     let mut normalised = input.session.clone();
     normalised.id = Some(id.clone());
     let content = content_sha256(&normalised)?;
-    if content == current.content_sha256 && input.rescore == Rescore::Pinned && v.is_empty() {
+    if same_content(&current.content_sha256, &normalised)?
+        && input.rescore == Rescore::Pinned
+        && v.is_empty()
+    {
         return load(db, &id).await;
     }
     let before = load(db, &id).await?;
@@ -1003,8 +1183,8 @@ pub async fn correct(
     scoring::delete(&mut tx, Owner::Session(&id)).await?;
     write_children(&mut tx, &id, &valid, &scored).await?;
     let mut after = audit_snapshot(&id, &valid, &scored);
-    after["reason"] = serde_json::json!(reason);
-    after["rescore"] = serde_json::json!(input.rescore);
+    after.reason = Some(reason.clone());
+    after.rescore = Some(input.rescore);
     audit::record(
         &mut tx,
         Some(actor),

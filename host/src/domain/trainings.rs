@@ -984,11 +984,21 @@ async fn score(registry: &Registry, planned: Vec<PlannedTest>) -> AppResult<Vec<
         .collect())
 }
 
-/// The part of an input that is the training's content (everything but its id).
-fn content_sha256(input: &TrainingInput) -> AppResult<String> {
-    let mut content = input.clone();
+/// The hash of a training's content. The input carries the record's own id, the same in every
+/// revision, so it hashes like the rest.
+fn content_sha256(normalised: &TrainingInput) -> AppResult<String> {
+    scoring::body_sha256(normalised)
+}
+
+/// Whether a correction changes nothing. Records stored before `scoring::body_sha256`
+/// hashed their content without the id.
+fn same_content(stored: &str, normalised: &TrainingInput) -> AppResult<bool> {
+    if stored.starts_with("v2:") {
+        return scoring::same_body(stored, normalised);
+    }
+    let mut content = normalised.clone();
     content.id = None;
-    scoring::canonical_sha256(&content)
+    scoring::same_body(stored, &content)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1032,8 +1042,8 @@ pub async fn create_as(
     id_check.finish()?;
     let mut normalised = input.clone();
     normalised.id = Some(id.clone());
-    let create_sha256 = scoring::canonical_sha256(&normalised)?;
-    if let Some(existing) = existing(db, actor, &id, &create_sha256).await? {
+    let create_sha256 = scoring::body_sha256(&normalised)?;
+    if let Some(existing) = existing(db, actor, &id, &normalised).await? {
         return Ok(Created::Existing(existing));
     }
 
@@ -1071,7 +1081,8 @@ pub async fn create_as(
     .bind(valid.facility_id)
     .bind(&valid.facilitators)
     .bind(&create_sha256)
-    .bind(content_sha256(&normalised)?)
+    // A new record's content is the body it was created with.
+    .bind(&create_sha256)
     .bind(created_by)
     .bind(&now)
     .execute(&mut *tx)
@@ -1079,8 +1090,9 @@ pub async fn create_as(
     if let Err(e) = inserted {
         if is_unique_violation(&e) {
             // A concurrent duplicate won the race: answer as if this were the re-send.
-            drop(tx);
-            return match existing(db, actor, &id, &create_sha256).await? {
+            // Settled first: the winner may still be waiting for its group's commit.
+            tx.settle().await?;
+            return match existing(db, actor, &id, &normalised).await? {
                 Some(t) => Ok(Created::Existing(t)),
                 None => Err(AppError::Internal(anyhow::anyhow!(
                     "training {id} vanished after a unique violation"
@@ -1111,12 +1123,14 @@ async fn existing(
     db: &Db,
     actor: Option<&Actor>,
     id: &str,
-    create_sha256: &str,
+    normalised: &TrainingInput,
 ) -> AppResult<Option<Training>> {
     let Some(s) = stored(db, id).await? else {
         return Ok(None);
     };
-    if s.create_sha256 == create_sha256 && actor.is_none_or(|a| a.can_read_org(s.organisation_id)) {
+    if scoring::same_body(&s.create_sha256, normalised)?
+        && actor.is_none_or(|a| a.can_read_org(s.organisation_id))
+    {
         return Ok(Some(load(db, id).await?));
     }
     Err(AppError::Conflict(format!(
@@ -1179,6 +1193,7 @@ async fn insert_test(tx: &mut Tx, id: &str, valid: &Valid, t: &ScoredTest) -> Ap
         &t.scored,
     )
     .await
+    .map(|(id, _)| id)
 }
 
 fn test_snapshot(t: &ScoredTest) -> serde_json::Value {
@@ -1323,7 +1338,10 @@ pub async fn correct(
     let mut normalised = input.training.clone();
     normalised.id = Some(id.clone());
     let content = content_sha256(&normalised)?;
-    if content == current.content_sha256 && input.rescore == Rescore::Pinned && v.is_empty() {
+    if same_content(&current.content_sha256, &normalised)?
+        && input.rescore == Rescore::Pinned
+        && v.is_empty()
+    {
         return load(db, &id).await;
     }
     let before = load(db, &id).await?;

@@ -3,6 +3,7 @@
 //! checklist under production limits) before anything is stored, and stored in one
 //! transaction with its audit entry.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -91,7 +92,10 @@ pub async fn install(
             manifest.publisher
         )));
     }
-    // The dry run: every checklist, best and worst answers, under production limits.
+    // The dry run: every checklist, best and worst answers, under production limits. The
+    // metric names it emits are kept, so an indicator formula naming a metric that no plugin
+    // produces can be refused.
+    let mut emitted: BTreeSet<(String, String)> = BTreeSet::new();
     for c in &checklists {
         for responses in checks::dry_run_responses(c) {
             let id = c.id.clone();
@@ -106,7 +110,9 @@ pub async fn install(
                 .run(move |rt| rt.score(&l, &id, &responses, &context))
                 .await?;
             match result {
-                Ok(Ok(_)) => {}
+                Ok(Ok(card)) => {
+                    emitted.extend(card.metrics.into_iter().map(|m| (c.id.clone(), m.name)));
+                }
                 Ok(Err(refusal)) => {
                     return Err(refuse(format!(
                         "scoring a complete set of answers to checklist {:?} was refused by the plugin itself: {}",
@@ -170,6 +176,16 @@ pub async fn install(
     .bind(&now)
     .fetch_one(&mut *tx)
     .await?;
+    for (checklist_id, name) in &emitted {
+        sqlx::query(
+            "INSERT INTO plugin_metrics (plugin_version_id, checklist_id, name) VALUES ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(checklist_id)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    }
     let summary = serde_json::json!({
         "plugin": manifest.id, "version": manifest.version, "sha256": sha256, "size_bytes": size,
         "contract": loaded.contract, "checklists": checklists.iter().map(|c| &c.id).collect::<Vec<_>>(),

@@ -17,7 +17,7 @@ pub use registry::Registry;
 pub const COMPONENTS_DIR: &str = env!("MENTORTRACK_COMPONENTS_DIR");
 
 /// The partner plugins shipped with mentortrack, built from `plugins/` with the server.
-pub const BUNDLED: [(&str, &[u8]); 4] = [
+pub const BUNDLED: [(&str, &[u8]); 5] = [
     (
         "midwives_ldhf.wasm",
         include_bytes!(concat!(
@@ -38,6 +38,13 @@ pub const BUNDLED: [(&str, &[u8]); 4] = [
         include_bytes!(concat!(
             env!("MENTORTRACK_COMPONENTS_DIR"),
             "/jhpiego_qi.wasm"
+        )),
+    ),
+    (
+        "care_lead.wasm",
+        include_bytes!(concat!(
+            env!("MENTORTRACK_COMPONENTS_DIR"),
+            "/care_lead.wasm"
         )),
     ),
 ];

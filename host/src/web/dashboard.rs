@@ -8,8 +8,10 @@ use axum::response::Response;
 use super::{Ctx, SignedIn, render};
 use crate::authz::Role;
 use crate::config::AppState;
+use crate::domain::PageParams;
 use crate::domain::assignments::{self, Assignment};
 use crate::domain::audit::{self, AuditEntry};
+use crate::domain::death_reviews::{self, DeathReviewFilter};
 use crate::domain::timeline::{self, Due, MentorHome};
 use crate::error::AppError;
 
@@ -24,6 +26,9 @@ struct DashboardPage {
     recent: Vec<AuditEntry>,
     /// A mentor's follow-ups and latest sessions.
     home: Option<MentorHome>,
+    /// Deaths notified and not yet reviewed, and reviews with overdue recommendations: the
+    /// supervisors' MPDSR follow-up (only for those who may read the reviews).
+    death_reviews: Option<(i64, i64)>,
 }
 
 impl DashboardPage {
@@ -55,6 +60,7 @@ pub async fn show(
     } else {
         None
     };
+    let death_reviews = death_review_follow_up(&state, &actor).await?;
     let recent = if ctx.sees_audit() {
         audit::recent(&state.db, &actor, 10).await?
     } else {
@@ -68,5 +74,32 @@ pub async fn show(
         my_facilities,
         recent,
         home,
+        death_reviews,
     }))
+}
+
+async fn death_review_follow_up(
+    state: &AppState,
+    actor: &crate::authz::Actor,
+) -> Result<Option<(i64, i64)>, AppError> {
+    let count = |filter: DeathReviewFilter| async move {
+        let one = PageParams {
+            page: Some(1),
+            per_page: Some(1),
+        };
+        death_reviews::list(&state.db, actor, &filter, &one)
+            .await
+            .map(|p| p.total)
+    };
+    let awaiting = count(DeathReviewFilter {
+        status: Some("awaiting_review".into()),
+        ..Default::default()
+    })
+    .await?;
+    let overdue = count(DeathReviewFilter {
+        overdue: Some(true),
+        ..Default::default()
+    })
+    .await?;
+    Ok(Some((awaiting, overdue)))
 }

@@ -5,15 +5,20 @@
 mod charts;
 mod checklist_form;
 mod dashboard;
+mod death_reviews;
 mod facilities;
 mod forms;
+mod indicators;
 mod login;
 mod organisations;
 mod plugins;
 mod providers;
+mod qi;
+mod reports;
 // Named apart from `auth::sessions`, which this module uses for sign-in sessions.
 #[path = "sessions.rs"]
 mod session_pages;
+mod teams;
 mod trainings;
 mod users;
 
@@ -51,6 +56,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(session_pages::routes())
         .merge(trainings::routes())
         .merge(plugins::routes())
+        .merge(indicators::routes())
+        .merge(reports::routes())
+        .merge(death_reviews::routes())
+        .merge(qi::routes())
+        .merge(teams::routes())
         .route("/static/app.css", get(stylesheet))
         .route("/static/fonts/{file}", get(font))
         .fallback(not_found)
@@ -127,6 +137,12 @@ impl Ctx {
             self.role(),
             Some(Role::Admin | Role::Manager | Role::OrgAdmin)
         )
+    }
+
+    /// Sees quarterly reports and the indicator catalogue (mentors log; their organisation's
+    /// admins report).
+    pub fn sees_reports(&self) -> bool {
+        self.sees_users()
     }
 
     pub fn sees_audit(&self) -> bool {

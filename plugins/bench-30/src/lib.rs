@@ -56,7 +56,7 @@ impl Plugin for Bench30 {
         _context: &ScoreContext,
     ) -> Result<ScoreCard, ScoreError> {
         if checklist.id != CHECKLIST {
-            return Err(ScoreError::UnknownChecklist(checklist.id.clone()));
+            return Err(ScoreError::UnknownChecklist(checklist.id.to_string()));
         }
         Ok(score_observation(checklist, answers))
     }

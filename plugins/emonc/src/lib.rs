@@ -94,7 +94,7 @@ impl Plugin for Emonc {
     }
 }
 
-fn rubric(id: &str, title: Localized, items: usize) -> Checklist {
+fn rubric(id: &'static str, title: Localized, items: usize) -> Checklist {
     Checklist::new(id, title)
         .version("1.0")
         .kind(ChecklistKind::MentorshipSkills)
@@ -104,10 +104,10 @@ fn rubric(id: &str, title: Localized, items: usize) -> Checklist {
         ))
 }
 
-fn steps(section: Section, steps: &[(&str, &str)]) -> Section {
+fn steps(section: Section, steps: &[(&'static str, &'static str)]) -> Section {
     steps
         .iter()
-        .fold(section, |s, (id, prompt)| s.item(id, *prompt))
+        .fold(section, |s, (id, prompt)| s.item(*id, *prompt))
 }
 
 fn recognition() -> Localized {

@@ -94,7 +94,7 @@ impl Plugin for Hbb {
         _context: &ScoreContext,
     ) -> Result<ScoreCard, ScoreError> {
         let Some(rule) = pass_rule(&checklist.id) else {
-            return Err(ScoreError::UnknownChecklist(checklist.id.clone()));
+            return Err(ScoreError::UnknownChecklist(checklist.id.to_string()));
         };
         // "Done" means done: these assessments give no credit for half a step.
         let steps = answers.tally(select::all, Coding::Binary);
@@ -140,7 +140,7 @@ fn correct_if_answered_right() -> Localized {
         .fr("Oui si l'apprenant a répondu correctement à cette question.")
 }
 
-fn question(id: &str, prompt: &str) -> Item {
+fn question(id: &'static str, prompt: &'static str) -> Item {
     Item::new(id, prompt).help(correct_if_answered_right())
 }
 

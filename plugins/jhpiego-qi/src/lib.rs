@@ -191,7 +191,7 @@ fn score_supervision(checklist: &Checklist, answers: &Answers<'_>) -> ScoreCard 
     card
 }
 
-fn criterion(id: &str, prompt: &str) -> Item {
+fn criterion(id: &'static str, prompt: &'static str) -> Item {
     Item::yes_no_na(id, prompt)
 }
 

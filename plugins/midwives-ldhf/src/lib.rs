@@ -107,7 +107,7 @@ impl Plugin for MidwivesLdhf {
     }
 }
 
-fn step(id: &str, prompt: &str) -> Item {
+fn step(id: &'static str, prompt: &'static str) -> Item {
     Item::done_partly(id, prompt)
 }
 

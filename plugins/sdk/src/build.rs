@@ -1,19 +1,28 @@
 //! Builders for manifests and checklist definitions.
 //!
-//! They are methods on the contract's own types, so what you build is exactly
-//! what the host receives. Items default to the most common case: a required
-//! yes/no step of normal importance and weight 1.
+//! Checklists are built in the SDK's own model (see [`Text`]): string literals
+//! are kept as they are, so building the checklist `score` needs costs a few
+//! vectors, not an allocation per string. The `checklists` export converts them
+//! into the contract's types, field for field. Items default to the most common
+//! case: a required yes/no step of normal importance and weight 1.
 
+use crate::bindings::mentortrack::plugin::types as wit;
 use crate::{
     Checklist, ChecklistKind, ChoiceOption, Importance, IntegerRange, Item, ItemGroup, Localized,
-    Manifest, NumberRange, ResponseKind, Section,
+    Manifest, NumberRange, ResponseKind, Section, Text,
 };
+
+/// Converts the SDK's text into the contract's, for the manifest.
+fn wit_text(text: impl Into<Localized>) -> wit::Localized {
+    text.into().into()
+}
 
 impl Manifest {
     /// A manifest with English as the only language and an empty description.
     ///
     /// `version` is the plugin's own semver version; pass
     /// `env!("CARGO_PKG_VERSION")` to keep it in step with `Cargo.toml`.
+    #[inline]
     pub fn new(
         id: impl Into<String>,
         name: impl Into<Localized>,
@@ -22,16 +31,17 @@ impl Manifest {
     ) -> Self {
         Manifest {
             id: id.into(),
-            name: name.into(),
+            name: wit_text(name),
             version: version.into(),
             publisher: publisher.into(),
-            description: Localized::new(""),
+            description: wit_text(""),
             languages: vec!["en".to_owned()],
         }
     }
 
+    #[inline]
     pub fn description(mut self, description: impl Into<Localized>) -> Self {
-        self.description = description.into();
+        self.description = wit_text(description);
         self
     }
 
@@ -44,11 +54,12 @@ impl Manifest {
 
 impl Checklist {
     /// An empty version "1.0" mentorship-skills checklist.
-    pub fn new(id: impl Into<String>, title: impl Into<Localized>) -> Self {
+    #[inline]
+    pub fn new(id: impl Into<Text>, title: impl Into<Localized>) -> Self {
         Checklist {
             id: id.into(),
             title: title.into(),
-            version: "1.0".to_owned(),
+            version: Text::new("1.0"),
             kind: ChecklistKind::MentorshipSkills,
             description: None,
             // Room for a typical checklist's sections and a section's items from the start:
@@ -58,31 +69,36 @@ impl Checklist {
         }
     }
 
-    pub fn version(mut self, version: impl Into<String>) -> Self {
+    #[inline]
+    pub fn version(mut self, version: impl Into<Text>) -> Self {
         self.version = version.into();
         self
     }
 
+    #[inline]
     pub fn kind(mut self, kind: ChecklistKind) -> Self {
         self.kind = kind;
         self
     }
 
+    #[inline]
     pub fn description(mut self, description: impl Into<Localized>) -> Self {
         self.description = Some(description.into());
         self
     }
 
     /// Appends a section built by `build`.
+    #[inline]
     pub fn section(
         self,
-        id: impl Into<String>,
+        id: impl Into<Text>,
         title: impl Into<Localized>,
         build: impl FnOnce(Section) -> Section,
     ) -> Self {
         self.push_section(build(Section::new(id, title)))
     }
 
+    #[inline]
     pub fn push_section(mut self, section: Section) -> Self {
         self.sections.push(section);
         self
@@ -93,6 +109,7 @@ impl Checklist {
         self.sections.iter().flat_map(|s| s.items.iter())
     }
 
+    #[inline]
     pub fn item(&self, id: &str) -> Option<&Item> {
         self.items().find(|i| i.id == id)
     }
@@ -103,7 +120,8 @@ impl Checklist {
 }
 
 impl Section {
-    pub fn new(id: impl Into<String>, title: impl Into<Localized>) -> Self {
+    #[inline]
+    pub fn new(id: impl Into<Text>, title: impl Into<Localized>) -> Self {
         Section {
             id: id.into(),
             title: title.into(),
@@ -116,7 +134,7 @@ impl Section {
     /// `build`. The items are stored in the section, tagged with the group id.
     pub fn group(
         mut self,
-        id: impl Into<String>,
+        id: impl Into<Text>,
         title: impl Into<Localized>,
         build: impl FnOnce(Group) -> Group,
     ) -> Self {
@@ -146,7 +164,7 @@ impl Section {
 /// Items being added to one group of a section; see [`Section::group`].
 #[derive(Debug)]
 pub struct Group {
-    id: String,
+    id: Text,
     items: Vec<Item>,
 }
 
@@ -156,22 +174,26 @@ pub trait ItemSink: Sized {
     fn push(self, item: Item) -> Self;
 
     /// A required yes/no step of normal importance.
-    fn item(self, id: &str, prompt: impl Into<Localized>) -> Self {
+    #[inline]
+    fn item(self, id: impl Into<Text>, prompt: impl Into<Localized>) -> Self {
         self.push(Item::new(id, prompt))
     }
 
     /// A required yes/no key step.
-    fn key_item(self, id: &str, prompt: impl Into<Localized>) -> Self {
+    #[inline]
+    fn key_item(self, id: impl Into<Text>, prompt: impl Into<Localized>) -> Self {
         self.push(Item::new(id, prompt).key())
     }
 
     /// A required yes/no critical item.
-    fn critical_item(self, id: &str, prompt: impl Into<Localized>) -> Self {
+    #[inline]
+    fn critical_item(self, id: impl Into<Text>, prompt: impl Into<Localized>) -> Self {
         self.push(Item::new(id, prompt).critical())
     }
 }
 
 impl ItemSink for Section {
+    #[inline]
     fn push(mut self, item: Item) -> Self {
         self.items.push(item);
         self
@@ -179,6 +201,7 @@ impl ItemSink for Section {
 }
 
 impl ItemSink for Group {
+    #[inline]
     fn push(mut self, item: Item) -> Self {
         self.items.push(item);
         self
@@ -187,7 +210,8 @@ impl ItemSink for Group {
 
 impl Item {
     /// A required yes/no item of normal importance and weight 1.
-    pub fn new(id: impl Into<String>, prompt: impl Into<Localized>) -> Self {
+    #[inline]
+    pub fn new(id: impl Into<Text>, prompt: impl Into<Localized>) -> Self {
         Item {
             id: id.into(),
             prompt: prompt.into(),
@@ -201,23 +225,26 @@ impl Item {
     }
 
     /// Answered yes, no or not applicable.
-    pub fn yes_no_na(id: impl Into<String>, prompt: impl Into<Localized>) -> Self {
+    #[inline]
+    pub fn yes_no_na(id: impl Into<Text>, prompt: impl Into<Localized>) -> Self {
         Item::new(id, prompt).kind(ResponseKind::YesNoNa)
     }
 
     /// Answered done, partly or not done.
-    pub fn done_partly(id: impl Into<String>, prompt: impl Into<Localized>) -> Self {
+    #[inline]
+    pub fn done_partly(id: impl Into<Text>, prompt: impl Into<Localized>) -> Self {
         Item::new(id, prompt).kind(ResponseKind::DonePartlyNotDone)
     }
 
     /// An integer score from `min` to `max` inclusive.
-    pub fn score(id: impl Into<String>, prompt: impl Into<Localized>, min: i64, max: i64) -> Self {
+    #[inline]
+    pub fn score(id: impl Into<Text>, prompt: impl Into<Localized>, min: i64, max: i64) -> Self {
         Item::new(id, prompt).kind(ResponseKind::IntegerScore(IntegerRange { min, max }))
     }
 
     /// A number; pass `None` for an open bound. Not scored unless you say so.
     pub fn number(
-        id: impl Into<String>,
+        id: impl Into<Text>,
         prompt: impl Into<Localized>,
         min: Option<f64>,
         max: Option<f64>,
@@ -229,7 +256,7 @@ impl Item {
 
     /// One of `options`, given as `(value, label)`. Not scored unless you say so.
     pub fn single_choice<L: Into<Localized>>(
-        id: impl Into<String>,
+        id: impl Into<Text>,
         prompt: impl Into<Localized>,
         options: impl IntoIterator<Item = (&'static str, L)>,
     ) -> Self {
@@ -240,7 +267,7 @@ impl Item {
 
     /// Any of `options`, given as `(value, label)`. Not scored unless you say so.
     pub fn multiple_choice<L: Into<Localized>>(
-        id: impl Into<String>,
+        id: impl Into<Text>,
         prompt: impl Into<Localized>,
         options: impl IntoIterator<Item = (&'static str, L)>,
     ) -> Self {
@@ -250,40 +277,46 @@ impl Item {
     }
 
     /// Free text of at most `max_chars` characters; optional and never scored.
-    pub fn text(id: impl Into<String>, prompt: impl Into<Localized>, max_chars: u32) -> Self {
+    pub fn text(id: impl Into<Text>, prompt: impl Into<Localized>, max_chars: u32) -> Self {
         Item::new(id, prompt)
             .kind(ResponseKind::Text(max_chars))
             .weight(0.0)
             .optional()
     }
 
+    #[inline]
     pub fn kind(mut self, kind: ResponseKind) -> Self {
         self.kind = kind;
         self
     }
 
+    #[inline]
     pub fn help(mut self, help: impl Into<Localized>) -> Self {
         self.help = Some(help.into());
         self
     }
 
+    #[inline]
     pub fn key(mut self) -> Self {
         self.importance = Importance::Key;
         self
     }
 
+    #[inline]
     pub fn critical(mut self) -> Self {
         self.importance = Importance::Critical;
         self
     }
 
     /// Relative weight for weighted rules; 0 makes the item unscored.
+    #[inline]
     pub fn weight(mut self, weight: f64) -> Self {
         self.weight = weight;
         self
     }
 
     /// May be left unanswered; an unanswered item is left out of every tally.
+    #[inline]
     pub fn optional(mut self) -> Self {
         self.required = false;
         self
@@ -296,7 +329,7 @@ fn choice_options<L: Into<Localized>>(
     options
         .into_iter()
         .map(|(value, label)| ChoiceOption {
-            value: value.to_owned(),
+            value: Text::new(value),
             label: label.into(),
         })
         .collect()

@@ -13,7 +13,7 @@ impl Outcome {
     pub fn new(code: impl Into<String>, label: impl Into<Localized>, level: Signal) -> Self {
         Outcome {
             code: code.into(),
-            label: label.into(),
+            label: label.into().into(),
             level,
         }
     }
@@ -178,7 +178,7 @@ impl ScoreCard {
         self.feedback.push(ItemFeedback {
             item_id: item_id.into(),
             level,
-            message: message.into(),
+            message: message.into().into(),
         });
         self
     }

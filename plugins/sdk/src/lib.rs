@@ -3,8 +3,11 @@
 //! A plugin is a WebAssembly component built for `wasm32-wasip2` against the
 //! `mentortrack:plugin@1.0.0` contract in `wit/`. This crate gives you:
 //!
-//! - the contract's types as plain Rust ([`Checklist`], [`Answer`],
-//!   [`ScoreCard`], ...), generated from the WIT so they cannot drift from it;
+//! - the contract's types as plain Rust ([`Answer`], [`ScoreCard`], ...),
+//!   generated from the WIT so they cannot drift from it, and checklist
+//!   definitions ([`Checklist`], [`Item`], [`Localized`], ...) in the SDK's own
+//!   model, field for field the contract's but holding string literals without
+//!   copying them (see [`Text`]);
 //! - builders for checklists and score cards ([`Checklist::new`],
 //!   [`ScoreCard::new`]);
 //! - the published scoring rules as small functions ([`rules`]);
@@ -62,6 +65,7 @@ mod answers;
 mod build;
 mod card;
 pub mod lint;
+mod model;
 pub mod rules;
 mod runner;
 pub mod testing;
@@ -85,12 +89,14 @@ pub mod bindings {
 
 pub use answers::{Answers, validate};
 pub use bindings::mentortrack::plugin::types::{
-    Answer, Checklist, ChecklistKind, ChoiceOption, Importance, IntegerRange, Item, ItemError,
-    ItemFeedback, ItemGroup, Localized, Manifest, Metric, NumberRange, Outcome, Response,
-    ResponseKind, ScoreCard, ScoreContext, ScoreError, Section, SectionScore, Signal, Translation,
+    Answer, ChecklistKind, Importance, IntegerRange, ItemError, ItemFeedback, Manifest, Metric,
+    NumberRange, Outcome, Response, ScoreCard, ScoreContext, ScoreError, SectionScore, Signal,
 };
 pub use build::{Group, ItemSink};
 pub use card::{MetricValue, feedback, metric_name};
+pub use model::{
+    Checklist, ChoiceOption, Item, ItemGroup, Localized, ResponseKind, Section, Text, Translation,
+};
 pub use rules::{
     Coding, CodingRule, Competency, Credit, Standard, StandardStatus, Standards, Tally,
 };
@@ -209,7 +215,7 @@ pub mod prelude {
         Credit, Group, Importance, Item, ItemError, ItemFeedback, ItemGroup, ItemSink, Localized,
         Manifest, Metric, Outcome, Plugin, Response, ResponseKind, ResponseSet, Runner, ScoreCard,
         ScoreContext, ScoreError, Section, SectionScore, Signal, StandardStatus, Standards, Tally,
-        feedback, metric_name,
+        Text, feedback, metric_name,
     };
 }
 
@@ -249,8 +255,15 @@ macro_rules! register_plugin {
                     $crate::Plugin::manifest(runner().plugin())
                 }
 
-                fn checklists() -> ::std::vec::Vec<$crate::Checklist> {
+                // The SDK's model becomes the contract's types here, where
+                // the definitions leave the component, and nowhere else.
+                fn checklists()
+                -> ::std::vec::Vec<$crate::bindings::mentortrack::plugin::types::Checklist>
+                {
                     $crate::Plugin::checklists(runner().plugin())
+                        .into_iter()
+                        .map(::std::convert::Into::into)
+                        .collect()
                 }
 
                 fn score(

@@ -120,8 +120,11 @@ impl Lint<'_> {
                 self.problem("manifest", &format!("language {lang:?} is listed twice"));
             }
         }
-        self.text("manifest name", &m.name);
-        self.text("manifest description", &m.description);
+        self.text("manifest name", &Localized::from(m.name.clone()));
+        self.text(
+            "manifest description",
+            &Localized::from(m.description.clone()),
+        );
     }
 
     fn text(&mut self, at: &str, text: &Localized) {
@@ -133,12 +136,12 @@ impl Lint<'_> {
             if !seen.insert(t.lang.as_str()) {
                 self.problem(at, &format!("two translations into {:?}", t.lang));
             }
-            if self.languages.first() == Some(&t.lang) {
+            if self.languages.first().is_some_and(|l| *l == t.lang) {
                 self.problem(
                     at,
                     &format!("translation into the default language {:?}", t.lang),
                 );
-            } else if !self.languages.contains(&t.lang) {
+            } else if !self.languages.iter().any(|l| *l == t.lang) {
                 self.problem(
                     at,
                     &format!(

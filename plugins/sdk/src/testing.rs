@@ -45,7 +45,7 @@ impl ResponseSet {
                 ResponseKind::IntegerScore(r) => Answer::Integer(r.max),
                 ResponseKind::Number(r) => Answer::Number(r.min.unwrap_or(0.0)),
                 ResponseKind::SingleChoice(options) => match options.first() {
-                    Some(option) => Answer::Choice(option.value.clone()),
+                    Some(option) => Answer::Choice(option.value.to_string()),
                     None => continue,
                 },
                 ResponseKind::MultipleChoice(_) => Answer::Choices(Vec::new()),

@@ -50,7 +50,7 @@ impl Misbehaviour for Output {
             .map(|_| ItemFeedback {
                 item_id: ITEM_ID.to_owned(),
                 level: Signal::Amber,
-                message: Localized::new(message.clone()),
+                message: Localized::new(message.clone()).into(),
             })
             .collect();
         Ok(card)

@@ -11,9 +11,9 @@ use std::time::Duration;
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Executor};
 
-pub type Tx = sqlx::Transaction<'static, Any>;
+pub use group_commit::Tx;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
@@ -56,6 +56,8 @@ pub struct Db {
     read: AnyPool,
     write: AnyPool,
     kind: DbKind,
+    /// SQLite only: the writer shared by the transactions of one commit group.
+    group: Option<std::sync::Arc<group_commit::Writer>>,
 }
 
 impl Db {
@@ -73,7 +75,15 @@ impl Db {
                     .await
                     .context("enabling WAL on the SQLite database")?;
                 let read = sqlite_pool(&url, 8).await?;
-                Ok(Db { read, write, kind })
+                let group = Some(std::sync::Arc::new(group_commit::Writer::new(
+                    write.clone(),
+                )));
+                Ok(Db {
+                    read,
+                    write,
+                    kind,
+                    group,
+                })
             }
             DbKind::Postgres => {
                 let options = AnyConnectOptions::from_str(url)
@@ -89,6 +99,7 @@ impl Db {
                     read: pool.clone(),
                     write: pool,
                     kind,
+                    group: None,
                 })
             }
         }
@@ -125,10 +136,9 @@ impl Db {
     /// Starts the write transaction of one user action. Everything the action changes, its
     /// audit entries included, commits or rolls back together.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        match self.kind {
-            // IMMEDIATE takes the write lock up front rather than on first write.
-            DbKind::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await,
-            DbKind::Postgres => self.write.begin().await,
+        match &self.group {
+            Some(writer) => writer.begin().await,
+            None => Ok(Tx::plain(self.write.begin().await?)),
         }
     }
 
@@ -204,6 +214,8 @@ pub fn redact(url: &str) -> String {
         _ => url.to_string(),
     }
 }
+
+mod group_commit;
 
 /// True when the error is a unique-constraint violation (a duplicate code, e-mail…).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {

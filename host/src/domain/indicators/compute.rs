@@ -1,0 +1,1088 @@
+//! Computing indicators over a scope and a quarter.
+//!
+//! Cost is bounded by the quarter's rows, not by the size of the history: each family of
+//! sources (sessions, observations, trainings, death reviews, QI, teams) is read with one
+//! static query per quarter, driven by an index on the organisation and date (or the date
+//! alone for the whole programme), and every formula of the catalogue is then evaluated in
+//! memory over those rows. Metric values are read in the same pass, only for the metric
+//! names the catalogue uses. Organisation scope and programme scope are two spellings of each
+//! query rather than one with `($1 IS NULL OR organisation_id = $1)`, which would keep SQLite
+//! from using the organisation's index.
+//!
+//! Attribution: every counted row belongs to one facility, so the facility rows add up to the
+//! total. Sessions, observations, death reviews, QI projects, action items and teams: their
+//! facility. Distinct providers (mentees, observed providers): the facility of the session
+//! that decided (their latest in the quarter). Trainings: their facility, else the
+//! participant's own facility (a training at a venue has no facility of its own, and counts
+//! in the total only).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use sqlx::FromRow;
+
+use super::formula::{Aggregate, Condition, Field, Formula, Op, Operand, Source};
+use super::{Breakdown, Figure, Scope};
+use crate::db::Db;
+use crate::domain::quarter::Quarter;
+use crate::error::AppResult;
+
+/// How many metric names one metric query asks for; unused slots are bound to NULL.
+const METRIC_SLOTS: usize = 16;
+
+/// One counted (or summed, or averaged) row.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub facility: Option<i64>,
+    pub provider: Option<i64>,
+    pub value: f64,
+}
+
+/// A formula's rows and how they add up.
+#[derive(Clone, Debug)]
+pub struct Rows {
+    pub rows: Vec<Row>,
+    pub mean: bool,
+}
+
+/// Count, sum or mean of some rows: (numerator, value).
+fn reduce<'a>(rows: impl Iterator<Item = &'a Row>, mean: bool) -> (f64, Option<f64>) {
+    let (sum, n) = rows.fold((0.0, 0u64), |(s, n), r| (s + r.value, n + 1));
+    if mean {
+        if n == 0 {
+            (0.0, None)
+        } else {
+            let m = sum / n as f64;
+            (m, Some(m))
+        }
+    } else {
+        (sum, Some(sum))
+    }
+}
+
+/// The value rule: no denominator → the numerator's own value (a count or a mean); with one →
+/// numerator / denominator (× 100 for percentages); a zero denominator → no value.
+pub fn figure<'a>(
+    num: impl Iterator<Item = &'a Row>,
+    num_mean: bool,
+    den: Option<(Vec<&'a Row>, bool)>,
+    percent: bool,
+) -> Figure {
+    let (numerator, own) = reduce(num, num_mean);
+    match den {
+        None => Figure {
+            value: own,
+            numerator,
+            denominator: None,
+        },
+        Some((rows, den_mean)) => {
+            let (denominator, _) = reduce(rows.into_iter(), den_mean);
+            let value = if denominator == 0.0 {
+                None
+            } else {
+                let v = numerator / denominator;
+                Some(if percent { v * 100.0 } else { v })
+            };
+            Figure {
+                value,
+                numerator,
+                denominator: Some(denominator),
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference data: facilities, districts, providers
+
+#[derive(Clone, Debug, FromRow)]
+struct UnitRow {
+    id: i64,
+    parent_id: Option<i64>,
+    level: String,
+    facility_type: Option<String>,
+    name: String,
+}
+
+/// The org unit tree, to name facilities and find their district.
+pub struct Units {
+    units: HashMap<i64, UnitRow>,
+}
+
+impl Units {
+    pub async fn load(db: &Db) -> AppResult<Units> {
+        let rows: Vec<UnitRow> = sqlx::query_as(
+            "SELECT id, parent_id, level, facility_type, name FROM org_units WHERE level IN ('district', 'province', 'facility')",
+        )
+        .fetch_all(db.pool())
+        .await?;
+        Ok(Units {
+            units: rows.into_iter().map(|u| (u.id, u)).collect(),
+        })
+    }
+
+    pub fn name(&self, id: i64) -> String {
+        self.units
+            .get(&id)
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| format!("#{id}"))
+    }
+
+    pub fn district(&self, facility: i64) -> Option<i64> {
+        let mut at = self.units.get(&facility)?;
+        // The tree is shallow (country > province > district > facility); the bound only
+        // guards against a malformed cycle.
+        for _ in 0..8 {
+            if at.level == "district" {
+                return Some(at.id);
+            }
+            at = self.units.get(&at.parent_id?)?;
+        }
+        None
+    }
+
+    pub fn facility_type(&self, facility: i64) -> Option<&str> {
+        self.units.get(&facility)?.facility_type.as_deref()
+    }
+}
+
+/// Cadre and sex of the providers met in the rows.
+#[derive(Default)]
+pub struct People {
+    map: HashMap<i64, (String, Option<String>)>,
+}
+
+impl People {
+    fn add(&mut self, id: i64, cadre: &str, sex: Option<&str>) {
+        self.map
+            .entry(id)
+            .or_insert_with(|| (cadre.to_string(), sex.map(str::to_string)));
+    }
+
+    pub fn cadre(&self, id: i64) -> Option<&str> {
+        self.map.get(&id).map(|(c, _)| c.as_str())
+    }
+
+    pub fn sex(&self, id: i64) -> Option<&str> {
+        self.map
+            .get(&id)
+            .map(|(_, s)| s.as_deref().unwrap_or("not_recorded"))
+    }
+}
+
+pub fn label(dimension: &str, key: &str) -> String {
+    let fixed = match (dimension, key) {
+        ("facility_type", "hospital") => "Hospital",
+        ("facility_type", "health_centre") => "Health centre",
+        ("facility_type", "health_post") => "Health post",
+        ("sex", "female") => "Female",
+        ("sex", "male") => "Male",
+        ("sex", "not_recorded") => "Not recorded",
+        ("cadre", "midwife") => "Midwife",
+        ("cadre", "nurse") => "Nurse",
+        ("cadre", "doctor") => "Doctor",
+        ("cadre", "clinical_officer") => "Clinical officer",
+        ("cadre", "community_health_worker") => "Community health worker",
+        ("cadre", "village_health_volunteer") => "Village health volunteer",
+        ("cadre", "village_health_support_group") => "Village Health Support Group member",
+        ("cadre", "traditional_birth_attendant") => "Traditional birth attendant",
+        ("cadre", "other") => "Other",
+        _ => return key.to_string(),
+    };
+    fixed.to_string()
+}
+
+/// Groups a numerator's and a denominator's rows by a key and computes each group's figure.
+/// Keys stay ids or borrowed codes while grouping (a report groups tens of thousands of rows
+/// five ways) and become text only once per group.
+pub fn breakdown<K: Ord + ToString>(
+    num: &Rows,
+    den: Option<&Rows>,
+    percent: bool,
+    key_of: impl Fn(&Row) -> Option<K>,
+    label_of: impl Fn(&K) -> String,
+) -> Vec<Breakdown> {
+    let mut groups: BTreeMap<K, (Vec<&Row>, Vec<&Row>)> = BTreeMap::new();
+    for r in &num.rows {
+        if let Some(k) = key_of(r) {
+            groups.entry(k).or_default().0.push(r);
+        }
+    }
+    if let Some(d) = den {
+        for r in &d.rows {
+            if let Some(k) = key_of(r) {
+                groups.entry(k).or_default().1.push(r);
+            }
+        }
+    }
+    let mut out: Vec<Breakdown> = groups
+        .into_iter()
+        .map(|(key, (n, d))| Breakdown {
+            label: label_of(&key),
+            figure: figure(n.into_iter(), num.mean, den.map(|x| (d, x.mean)), percent),
+            key: key.to_string(),
+        })
+        .collect();
+    out.sort_by(|a, b| a.label.cmp(&b.label).then_with(|| a.key.cmp(&b.key)));
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The quarter's data
+
+#[derive(Clone, Debug, FromRow)]
+struct SessionRow {
+    id: String,
+    facility_id: i64,
+    session_type: String,
+    session_date: String,
+}
+
+#[derive(Clone, Debug, FromRow)]
+struct MenteeRow {
+    session_id: String,
+    provider_id: i64,
+    cadre: String,
+    sex: Option<String>,
+}
+
+#[derive(Clone, Debug, FromRow)]
+struct ObservationRow {
+    id: i64,
+    provider_id: i64,
+    facility_id: i64,
+    observed_on: String,
+    checklist_id: String,
+    checklist_kind: String,
+    cadre: String,
+    sex: Option<String>,
+}
+
+#[derive(Clone, Debug, FromRow)]
+struct TrainingRow {
+    id: String,
+    facility_id: Option<i64>,
+    provider_id: Option<i64>,
+    provider_facility_id: Option<i64>,
+    cadre: Option<String>,
+    sex: Option<String>,
+    pre_id: Option<i64>,
+    pre_percentage: Option<f64>,
+    post_id: Option<i64>,
+    post_percentage: Option<f64>,
+    post_level: Option<String>,
+    post_checklist: Option<String>,
+}
+
+#[derive(Clone, Debug, FromRow)]
+struct ReviewRow {
+    facility_id: i64,
+    death_type: String,
+    avoidable: Option<String>,
+    reviewed_on: Option<String>,
+    notified_on: String,
+}
+
+#[derive(Clone, Debug, FromRow)]
+struct RecommendationRow {
+    facility_id: i64,
+    status: String,
+    done_on: Option<String>,
+}
+
+#[derive(Clone, Debug, FromRow)]
+struct StatusRow {
+    facility_id: i64,
+    status: String,
+    done_on: Option<String>,
+}
+
+#[derive(Clone, Debug, FromRow)]
+struct TargetRow {
+    facility_id: i64,
+    measure: String,
+    target: i64,
+    achieved: Option<i64>,
+}
+
+#[derive(Clone, Debug, FromRow)]
+struct AwardRow {
+    facility_id: i64,
+    award_amount: f64,
+}
+
+/// Observation id → the (metric number, value) of the metrics the catalogue uses; names are
+/// numbered once per computation so that evaluating a formula compares integers.
+type MetricValues = HashMap<i64, Vec<(usize, f64)>>;
+
+/// A metric condition: the numbered names it reads, and the comparison if any.
+type MetricTest = (Vec<usize>, Option<(Op, f64)>);
+
+/// Everything the catalogue reads for one scope and quarter, loaded once per family.
+pub struct QuarterData {
+    first: String,
+    last: String,
+    quarter: String,
+    org: Option<i64>,
+    pub people: People,
+    sessions: Option<(Vec<SessionRow>, Vec<MenteeRow>)>,
+    observations: Option<(Vec<ObservationRow>, MetricValues)>,
+    metric_ids: HashMap<String, usize>,
+    trainings: Option<Vec<TrainingRow>>,
+    reviews: Option<Vec<ReviewRow>>,
+    recommendations: Option<Vec<RecommendationRow>>,
+    qi_projects: Option<Vec<StatusRow>>,
+    pdsa: Option<Vec<i64>>,
+    actions: Option<Vec<StatusRow>>,
+    targets: Option<Vec<TargetRow>>,
+    awards: Option<Vec<AwardRow>>,
+    assigned: Option<Vec<i64>>,
+}
+
+/// A static query in its organisation and programme spellings. `$1`, `$2` are the first and
+/// last day (or the quarter), then the query's own parameters, and the organisation last.
+macro_rules! scoped {
+    ($name:ident, $head:literal, $org:literal, $tail:literal) => {
+        const $name: [&str; 2] = [concat!($head, $org, $tail), concat!($head, $tail)];
+    };
+}
+
+scoped!(
+    SESSIONS_SQL,
+    "SELECT s.id, s.facility_id, s.session_type, s.session_date FROM sessions s WHERE ",
+    "s.organisation_id = $3 AND ",
+    "s.session_date >= $1 AND s.session_date <= $2 AND s.status = 'recorded'"
+);
+scoped!(
+    MENTEES_SQL,
+    "SELECT sm.session_id, sm.provider_id, p.cadre, p.sex
+     FROM sessions s CROSS JOIN session_mentees sm CROSS JOIN providers p
+     WHERE sm.session_id = s.id AND p.id = sm.provider_id AND ",
+    "s.organisation_id = $3 AND ",
+    "s.session_date >= $1 AND s.session_date <= $2 AND s.status = 'recorded'"
+);
+// Driven by the sessions of the organisation (or the observations of the quarter for the
+// programme) so that neither engine walks a metric's whole history. CROSS JOIN fixes the
+// order on SQLite and is an ordinary join on PostgreSQL.
+const OBSERVATIONS_SQL: [&str; 2] = [
+    "SELECT o.id, o.provider_id, s.facility_id, o.observed_on, o.checklist_id, o.checklist_kind,
+            p.cadre, p.sex
+     FROM sessions s CROSS JOIN observations o CROSS JOIN providers p
+     WHERE o.session_id = s.id AND p.id = o.provider_id AND s.organisation_id = $3
+       AND s.session_date >= $1 AND s.session_date <= $2 AND s.status = 'recorded'
+       AND o.observed_on >= $1 AND o.observed_on <= $2",
+    "SELECT o.id, o.provider_id, s.facility_id, o.observed_on, o.checklist_id, o.checklist_kind,
+            p.cadre, p.sex
+     FROM observations o CROSS JOIN sessions s CROSS JOIN providers p
+     WHERE s.id = o.session_id AND p.id = o.provider_id
+       AND o.observed_on >= $1 AND o.observed_on <= $2 AND s.status = 'recorded'",
+];
+// `m.name || ''` keeps SQLite from probing the primary key once per name and observation:
+// reading an observation's few metrics and filtering them is cheaper (measured on a million
+// observations: about 45 ms instead of 70 ms for one organisation's quarter).
+macro_rules! metric_slots {
+    () => {
+        "(m.name || '') IN ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+    };
+}
+const METRICS_SQL: [&str; 2] = [
+    concat!(
+        "SELECT m.observation_id, m.name, m.value
+         FROM sessions s CROSS JOIN observations o CROSS JOIN observation_metrics m
+         WHERE o.session_id = s.id AND m.observation_id = o.id AND s.organisation_id = $19
+           AND s.session_date >= $1 AND s.session_date <= $2 AND s.status = 'recorded'
+           AND o.observed_on >= $1 AND o.observed_on <= $2 AND ",
+        metric_slots!()
+    ),
+    concat!(
+        "SELECT m.observation_id, m.name, m.value
+         FROM observations o CROSS JOIN sessions s CROSS JOIN observation_metrics m
+         WHERE s.id = o.session_id AND m.observation_id = o.id
+           AND o.observed_on >= $1 AND o.observed_on <= $2 AND s.status = 'recorded' AND ",
+        metric_slots!()
+    ),
+];
+scoped!(
+    TRAININGS_SQL,
+    "SELECT t.id, t.facility_id, tp.provider_id, p.facility_id AS provider_facility_id, p.cadre, p.sex,
+            pre.id AS pre_id, pre.percentage AS pre_percentage,
+            post.id AS post_id, post.percentage AS post_percentage,
+            post.outcome_level AS post_level, post.checklist_id AS post_checklist
+     FROM trainings t
+       LEFT JOIN training_participants tp ON tp.training_id = t.id
+       LEFT JOIN providers p ON p.id = tp.provider_id
+       LEFT JOIN observations pre ON pre.training_id = t.id AND pre.provider_id = tp.provider_id AND pre.phase = 'pre'
+       LEFT JOIN observations post ON post.training_id = t.id AND post.provider_id = tp.provider_id AND post.phase = 'post'
+     WHERE ",
+    "t.organisation_id = $3 AND ",
+    "t.end_date >= $1 AND t.end_date <= $2 AND t.status = 'recorded'"
+);
+scoped!(
+    REVIEWS_SQL,
+    "SELECT facility_id, death_type, avoidable, reviewed_on, notified_on FROM death_reviews WHERE ",
+    "organisation_id = $3 AND ",
+    "((reviewed_on >= $1 AND reviewed_on <= $2) OR (notified_on >= $1 AND notified_on <= $2))"
+);
+// Due by the quarter's end and not already done before it began.
+scoped!(
+    RECOMMENDATIONS_SQL,
+    "SELECT d.facility_id, r.status, r.done_on
+     FROM death_reviews d JOIN death_review_recommendations r ON r.review_id = d.id WHERE ",
+    "d.organisation_id = $3 AND ",
+    "r.deadline <= $2 AND NOT (r.status = 'done' AND r.done_on IS NOT NULL AND r.done_on < $1)"
+);
+scoped!(
+    QI_SQL,
+    "SELECT facility_id, status, ended_on AS done_on FROM qi_projects WHERE ",
+    "organisation_id = $3 AND ",
+    "started_on <= $2 AND (ended_on IS NULL OR ended_on >= $1)"
+);
+scoped!(
+    PDSA_SQL,
+    "SELECT q.facility_id FROM qi_projects q JOIN pdsa_cycles c ON c.project_id = q.id WHERE ",
+    "q.organisation_id = $3 AND ",
+    "c.started_on >= $1 AND c.started_on <= $2"
+);
+scoped!(
+    ACTIONS_SQL,
+    "SELECT facility_id, status, done_on FROM action_items WHERE ",
+    "organisation_id = $3 AND ",
+    "due_on >= $1 AND due_on <= $2"
+);
+// Team rows are keyed by the quarter's name; `$2` is unused but bound, so both spellings
+// take the same parameters.
+scoped!(
+    TARGETS_SQL,
+    "SELECT t.facility_id, tt.measure, tt.target, tt.achieved
+     FROM teams t JOIN team_targets tt ON tt.team_id = t.id WHERE ",
+    "t.organisation_id = $3 AND ",
+    "tt.quarter = $1 AND $2 = $2"
+);
+scoped!(
+    AWARDS_SQL,
+    "SELECT t.facility_id, a.award_amount
+     FROM teams t JOIN team_assessments a ON a.team_id = t.id WHERE ",
+    "t.organisation_id = $3 AND ",
+    "a.quarter = $1 AND $2 = $2"
+);
+scoped!(
+    ASSIGNED_SQL,
+    "SELECT DISTINCT ma.facility_id FROM mentor_assignments ma JOIN users u ON u.id = ma.mentor_id
+     WHERE u.active = 1 AND $1 = $1 AND $2 = $2",
+    " AND u.organisation_id = $3",
+    ""
+);
+
+impl QuarterData {
+    pub fn new(scope: Scope, quarter: Quarter) -> QuarterData {
+        let (first, last) = quarter.date_range();
+        QuarterData {
+            first,
+            last,
+            quarter: quarter.to_string(),
+            org: match scope {
+                Scope::Organisation(id) => Some(id),
+                Scope::Programme => None,
+            },
+            people: People::default(),
+            sessions: None,
+            observations: None,
+            metric_ids: HashMap::new(),
+            trainings: None,
+            reviews: None,
+            recommendations: None,
+            qi_projects: None,
+            pdsa: None,
+            actions: None,
+            targets: None,
+            awards: None,
+            assigned: None,
+        }
+    }
+
+    fn sql(&self, pair: [&'static str; 2]) -> &'static str {
+        if self.org.is_some() { pair[0] } else { pair[1] }
+    }
+
+    async fn fetch<T>(
+        &self,
+        db: &Db,
+        pair: [&'static str; 2],
+        by_quarter: bool,
+    ) -> AppResult<Vec<T>>
+    where
+        T: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        let q = sqlx::query_as(self.sql(pair));
+        let q = if by_quarter {
+            q.bind(self.quarter.clone()).bind(self.last.clone())
+        } else {
+            q.bind(self.first.clone()).bind(self.last.clone())
+        };
+        let q = match self.org {
+            Some(org) => q.bind(org),
+            None => q,
+        };
+        Ok(q.fetch_all(db.pool()).await?)
+    }
+
+    /// Reads what the formulas need and has not been read yet.
+    pub async fn load(
+        &mut self,
+        db: &Db,
+        formulas: &[&Formula],
+        metrics: &[String],
+    ) -> AppResult<()> {
+        let mut needs: BTreeSet<&'static str> = BTreeSet::new();
+        for f in formulas {
+            needs.insert(family(f));
+        }
+        for need in needs {
+            match need {
+                "sessions" if self.sessions.is_none() => {
+                    let sessions: Vec<SessionRow> = self.fetch(db, SESSIONS_SQL, false).await?;
+                    let mentees: Vec<MenteeRow> = self.fetch(db, MENTEES_SQL, false).await?;
+                    for m in &mentees {
+                        self.people.add(m.provider_id, &m.cadre, m.sex.as_deref());
+                    }
+                    self.sessions = Some((sessions, mentees));
+                }
+                "observations" if self.observations.is_none() => {
+                    let obs: Vec<ObservationRow> = self.fetch(db, OBSERVATIONS_SQL, false).await?;
+                    for o in &obs {
+                        self.people.add(o.provider_id, &o.cadre, o.sex.as_deref());
+                    }
+                    let mut values = MetricValues::new();
+                    self.metric_ids = metrics
+                        .iter()
+                        .enumerate()
+                        .map(|(n, name)| (name.clone(), n))
+                        .collect();
+                    if !obs.is_empty() {
+                        for chunk in metrics.chunks(METRIC_SLOTS) {
+                            let mut q =
+                                sqlx::query_as::<_, (i64, String, f64)>(self.sql(METRICS_SQL))
+                                    .bind(self.first.clone())
+                                    .bind(self.last.clone());
+                            for k in 0..METRIC_SLOTS {
+                                q = q.bind(chunk.get(k).cloned());
+                            }
+                            if let Some(org) = self.org {
+                                q = q.bind(org);
+                            }
+                            for (id, name, value) in q.fetch_all(db.pool()).await? {
+                                if let Some(n) = self.metric_ids.get(&name) {
+                                    values.entry(id).or_default().push((*n, value));
+                                }
+                            }
+                        }
+                    }
+                    self.observations = Some((obs, values));
+                }
+                "trainings" if self.trainings.is_none() => {
+                    let rows: Vec<TrainingRow> = self.fetch(db, TRAININGS_SQL, false).await?;
+                    for r in &rows {
+                        if let (Some(p), Some(c)) = (r.provider_id, &r.cadre) {
+                            self.people.add(p, c, r.sex.as_deref());
+                        }
+                    }
+                    self.trainings = Some(rows);
+                }
+                "reviews" if self.reviews.is_none() => {
+                    self.reviews = Some(self.fetch(db, REVIEWS_SQL, false).await?);
+                }
+                "recommendations" if self.recommendations.is_none() => {
+                    self.recommendations = Some(self.fetch(db, RECOMMENDATIONS_SQL, false).await?);
+                }
+                "qi" if self.qi_projects.is_none() => {
+                    self.qi_projects = Some(self.fetch(db, QI_SQL, false).await?);
+                }
+                "pdsa" if self.pdsa.is_none() => {
+                    let rows: Vec<(i64,)> = self.fetch(db, PDSA_SQL, false).await?;
+                    self.pdsa = Some(rows.into_iter().map(|r| r.0).collect());
+                }
+                "actions" if self.actions.is_none() => {
+                    self.actions = Some(self.fetch(db, ACTIONS_SQL, false).await?);
+                }
+                "targets" if self.targets.is_none() => {
+                    self.targets = Some(self.fetch(db, TARGETS_SQL, true).await?);
+                }
+                "awards" if self.awards.is_none() => {
+                    self.awards = Some(self.fetch(db, AWARDS_SQL, true).await?);
+                }
+                "assigned" if self.assigned.is_none() => {
+                    let rows: Vec<(i64,)> = self.fetch(db, ASSIGNED_SQL, false).await?;
+                    self.assigned = Some(rows.into_iter().map(|r| r.0).collect());
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// A formula's rows; the data it needs must have been loaded.
+    pub fn rows(&self, f: &Formula) -> Rows {
+        let conditions = f.conditions();
+        let (rows, mean) = match f {
+            Formula::Count { source, .. } => (self.count_rows(*source, conditions), false),
+            Formula::Aggregate {
+                aggregate, operand, ..
+            } => {
+                let rows = match operand {
+                    Operand::Metric(m) => self.metric_rows(&m.names, conditions),
+                    Operand::TrainingGain => self.training_rows(conditions, |t| {
+                        match (t.pre_percentage, t.post_percentage) {
+                            (Some(pre), Some(post)) if t.pre_id.is_some() => Some(post - pre),
+                            _ => None,
+                        }
+                    }),
+                    Operand::Award => self
+                        .awards
+                        .iter()
+                        .flatten()
+                        .map(|a| Row {
+                            facility: Some(a.facility_id),
+                            provider: None,
+                            value: a.award_amount,
+                        })
+                        .collect(),
+                };
+                (rows, *aggregate == Aggregate::Mean)
+            }
+        };
+        Rows { rows, mean }
+    }
+
+    fn count_rows(&self, source: Source, conditions: &[Condition]) -> Vec<Row> {
+        let one = |facility: Option<i64>, provider: Option<i64>| Row {
+            facility,
+            provider,
+            value: 1.0,
+        };
+        let eq = |field: Field, value: &str| {
+            conditions.iter().all(|c| match c {
+                Condition::Equals { field: f, value: v } if *f == field => v == value,
+                _ => true,
+            })
+        };
+        match source {
+            Source::Sessions => self
+                .sessions()
+                .0
+                .iter()
+                .filter(|s| eq(Field::Type, &s.session_type))
+                .map(|s| one(Some(s.facility_id), None))
+                .collect(),
+            Source::FacilitiesReached => {
+                let set: BTreeSet<i64> = self
+                    .sessions()
+                    .0
+                    .iter()
+                    .filter(|s| eq(Field::Type, &s.session_type))
+                    .map(|s| s.facility_id)
+                    .collect();
+                set.into_iter().map(|f| one(Some(f), None)).collect()
+            }
+            Source::Mentees => {
+                let (sessions, mentees) = self.sessions();
+                let by_id: HashMap<&str, &SessionRow> =
+                    sessions.iter().map(|s| (s.id.as_str(), s)).collect();
+                // Each provider once, at the facility of their latest session.
+                let mut latest: BTreeMap<i64, (&str, &str, i64)> = BTreeMap::new();
+                for m in mentees {
+                    let Some(s) = by_id.get(m.session_id.as_str()) else {
+                        continue;
+                    };
+                    if !eq(Field::Type, &s.session_type) {
+                        continue;
+                    }
+                    let candidate = (s.session_date.as_str(), s.id.as_str(), s.facility_id);
+                    latest
+                        .entry(m.provider_id)
+                        .and_modify(|e| {
+                            if (candidate.0, candidate.1) > (e.0, e.1) {
+                                *e = candidate;
+                            }
+                        })
+                        .or_insert(candidate);
+                }
+                latest
+                    .into_iter()
+                    .map(|(p, (_, _, f))| one(Some(f), Some(p)))
+                    .collect()
+            }
+            Source::FacilitiesAssigned => self
+                .assigned
+                .iter()
+                .flatten()
+                .map(|f| one(Some(*f), None))
+                .collect(),
+            Source::Observations => self
+                .matching_observations(conditions)
+                .into_iter()
+                .map(|o| one(Some(o.facility_id), Some(o.provider_id)))
+                .collect(),
+            Source::ObservedProviders => self.observed_providers(conditions),
+            Source::Trainings => {
+                let mut seen = BTreeSet::new();
+                self.trainings
+                    .iter()
+                    .flatten()
+                    .filter(|t| seen.insert(t.id.as_str()))
+                    .map(|t| one(t.facility_id, None))
+                    .collect()
+            }
+            Source::TrainingParticipants => self.training_rows(conditions, |_| Some(1.0)),
+            Source::TrainingTested => self.training_rows(conditions, |t| {
+                (t.pre_id.is_some() && t.post_id.is_some()).then_some(1.0)
+            }),
+            Source::TrainingPostTested => {
+                self.training_rows(conditions, |t| t.post_id.is_some().then_some(1.0))
+            }
+            Source::TrainingPassed => self.training_rows(conditions, |t| {
+                (t.post_level.as_deref() == Some("green")).then_some(1.0)
+            }),
+            Source::DeathReviews => self
+                .reviews
+                .iter()
+                .flatten()
+                .filter(|r| {
+                    r.reviewed_on.as_deref().is_some_and(|d| self.in_quarter(d))
+                        && eq(Field::Type, &r.death_type)
+                        && eq(Field::Avoidable, r.avoidable.as_deref().unwrap_or(""))
+                })
+                .map(|r| one(Some(r.facility_id), None))
+                .collect(),
+            Source::DeathNotifications => self
+                .reviews
+                .iter()
+                .flatten()
+                .filter(|r| self.in_quarter(&r.notified_on) && eq(Field::Type, &r.death_type))
+                .map(|r| one(Some(r.facility_id), None))
+                .collect(),
+            Source::Recommendations => self
+                .recommendations
+                .iter()
+                .flatten()
+                .filter(|r| {
+                    // Done means done by the quarter's end; a recommendation done later was
+                    // still open then.
+                    let done = r.status == "done"
+                        && r.done_on.as_deref().is_none_or(|d| d <= self.last.as_str());
+                    let status = if done {
+                        "done"
+                    } else if r.status == "done" {
+                        "open"
+                    } else {
+                        r.status.as_str()
+                    };
+                    eq(Field::Status, status)
+                })
+                .map(|r| one(Some(r.facility_id), None))
+                .collect(),
+            Source::QiProjects => self
+                .qi_projects
+                .iter()
+                .flatten()
+                .filter(|r| eq(Field::Status, &r.status))
+                .map(|r| one(Some(r.facility_id), None))
+                .collect(),
+            Source::PdsaCycles => self
+                .pdsa
+                .iter()
+                .flatten()
+                .map(|f| one(Some(*f), None))
+                .collect(),
+            Source::ActionItems => self
+                .actions
+                .iter()
+                .flatten()
+                .filter(|r| {
+                    let done = r.status == "done"
+                        && r.done_on.as_deref().is_none_or(|d| d <= self.last.as_str());
+                    let status = if r.status == "done" && !done {
+                        "open"
+                    } else {
+                        r.status.as_str()
+                    };
+                    eq(Field::Status, status)
+                })
+                .map(|r| one(Some(r.facility_id), None))
+                .collect(),
+            Source::TeamTargets => self
+                .targets
+                .iter()
+                .flatten()
+                .filter(|t| {
+                    eq(Field::Measure, &t.measure)
+                        && (!conditions.contains(&Condition::Met)
+                            || t.achieved.is_some_and(|a| a >= t.target))
+                })
+                .map(|t| one(Some(t.facility_id), None))
+                .collect(),
+            Source::TeamAssessments => self
+                .awards
+                .iter()
+                .flatten()
+                .map(|a| one(Some(a.facility_id), None))
+                .collect(),
+        }
+    }
+
+    fn in_quarter(&self, day: &str) -> bool {
+        day >= self.first.as_str() && day <= self.last.as_str()
+    }
+
+    fn sessions(&self) -> (&[SessionRow], &[MenteeRow]) {
+        self.sessions
+            .as_ref()
+            .map(|(s, m)| (s.as_slice(), m.as_slice()))
+            .unwrap_or((&[], &[]))
+    }
+
+    /// A value per participation passing the checklist condition (on the post-test), at the
+    /// training's facility or else the participant's.
+    fn training_rows(
+        &self,
+        conditions: &[Condition],
+        value: impl Fn(&TrainingRow) -> Option<f64>,
+    ) -> Vec<Row> {
+        self.trainings
+            .iter()
+            .flatten()
+            .filter(|t| t.provider_id.is_some())
+            .filter(|t| {
+                conditions.iter().all(|c| match c {
+                    Condition::Equals {
+                        field: Field::Checklist,
+                        value,
+                    } => t.post_checklist.as_deref() == Some(value.as_str()),
+                    _ => true,
+                })
+            })
+            .filter_map(|t| {
+                value(t).map(|v| Row {
+                    facility: t.facility_id.or(t.provider_facility_id),
+                    provider: t.provider_id,
+                    value: v,
+                })
+            })
+            .collect()
+    }
+
+    fn observation_data(&self) -> (&[ObservationRow], Option<&MetricValues>) {
+        match &self.observations {
+            Some((o, m)) => (o.as_slice(), Some(m)),
+            None => (&[], None),
+        }
+    }
+
+    /// The value of the first of `names` an observation carries.
+    fn metric_ids(&self, names: &[String]) -> Vec<usize> {
+        names
+            .iter()
+            .filter_map(|n| self.metric_ids.get(n).copied())
+            .collect()
+    }
+
+    fn metric_of(&self, id: i64, names: &[usize]) -> Option<f64> {
+        let (_, metrics) = self.observation_data();
+        metrics?
+            .get(&id)?
+            .iter()
+            .find(|(n, _)| names.contains(n))
+            .map(|(_, v)| *v)
+    }
+
+    /// Observations passing the checklist and kind conditions.
+    fn plain_observations(&self, conditions: &[Condition]) -> Vec<&ObservationRow> {
+        self.observation_data()
+            .0
+            .iter()
+            .filter(|o| {
+                conditions.iter().all(|c| match c {
+                    Condition::Equals {
+                        field: Field::Checklist,
+                        value,
+                    } => &o.checklist_id == value,
+                    Condition::Equals {
+                        field: Field::Kind,
+                        value,
+                    } => &o.checklist_kind == value,
+                    _ => true,
+                })
+            })
+            .collect()
+    }
+
+    /// Observations passing every condition, metric conditions on the observation itself.
+    fn matching_observations(&self, conditions: &[Condition]) -> Vec<&ObservationRow> {
+        let tests = self.metric_tests(conditions);
+        self.plain_observations(conditions)
+            .into_iter()
+            .filter(|o| {
+                tests
+                    .iter()
+                    .all(|(ids, test)| match (self.metric_of(o.id, ids), test) {
+                        (None, _) => false,
+                        (Some(_), None) => true,
+                        (Some(v), Some((op, n))) => op.test(v, *n),
+                    })
+            })
+            .collect()
+    }
+
+    /// The metric conditions, with their names numbered.
+    fn metric_tests(&self, conditions: &[Condition]) -> Vec<MetricTest> {
+        conditions
+            .iter()
+            .filter_map(|c| match c {
+                Condition::Metric { metric, test } => Some((self.metric_ids(&metric.names), *test)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Distinct providers observed in the quarter; each metric condition is judged on the
+    /// provider's latest observation carrying that metric, so a provider who failed in July
+    /// and passed in September counts as passing. The provider is placed at the facility of
+    /// the latest observation that decided.
+    fn observed_providers(&self, conditions: &[Condition]) -> Vec<Row> {
+        let obs = self.plain_observations(conditions);
+        // Latest first: date, then id (later insert) as tie-break.
+        let mut by_provider: BTreeMap<i64, Vec<&ObservationRow>> = BTreeMap::new();
+        for o in obs {
+            by_provider.entry(o.provider_id).or_default().push(o);
+        }
+        let metric_conditions = self.metric_tests(conditions);
+        let mut out = Vec::new();
+        for (provider, mut list) in by_provider {
+            list.sort_by(|a, b| (&b.observed_on, b.id).cmp(&(&a.observed_on, a.id)));
+            let mut facility = list.first().map(|o| o.facility_id);
+            let mut counted = true;
+            for (n, (ids, test)) in metric_conditions.iter().enumerate() {
+                let latest = list
+                    .iter()
+                    .find_map(|o| self.metric_of(o.id, ids).map(|v| (o, v)));
+                match latest {
+                    None => counted = false,
+                    Some((o, v)) => {
+                        if n == 0 {
+                            facility = Some(o.facility_id);
+                        }
+                        if let Some((op, x)) = test
+                            && !op.test(v, *x)
+                        {
+                            counted = false;
+                        }
+                    }
+                }
+            }
+            if counted {
+                out.push(Row {
+                    facility,
+                    provider: Some(provider),
+                    value: 1.0,
+                });
+            }
+        }
+        out
+    }
+
+    fn metric_rows(&self, names: &[String], conditions: &[Condition]) -> Vec<Row> {
+        let ids = self.metric_ids(names);
+        self.matching_observations(conditions)
+            .into_iter()
+            .filter_map(|o| {
+                self.metric_of(o.id, &ids).map(|v| Row {
+                    facility: Some(o.facility_id),
+                    provider: Some(o.provider_id),
+                    value: v,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Which family of data a formula reads.
+fn family(f: &Formula) -> &'static str {
+    match f {
+        Formula::Aggregate { operand, .. } => match operand {
+            Operand::Metric(_) => "observations",
+            Operand::TrainingGain => "trainings",
+            Operand::Award => "awards",
+        },
+        Formula::Count { source, .. } => match source {
+            Source::Sessions | Source::Mentees | Source::FacilitiesReached => "sessions",
+            Source::FacilitiesAssigned => "assigned",
+            Source::Observations | Source::ObservedProviders => "observations",
+            Source::Trainings
+            | Source::TrainingParticipants
+            | Source::TrainingTested
+            | Source::TrainingPostTested
+            | Source::TrainingPassed => "trainings",
+            Source::DeathReviews | Source::DeathNotifications => "reviews",
+            Source::Recommendations => "recommendations",
+            Source::QiProjects => "qi",
+            Source::PdsaCycles => "pdsa",
+            Source::ActionItems => "actions",
+            Source::TeamTargets => "targets",
+            Source::TeamAssessments => "awards",
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(values: &[(i64, f64)], mean: bool) -> Rows {
+        Rows {
+            rows: values
+                .iter()
+                .map(|&(f, v)| Row {
+                    facility: Some(f),
+                    provider: None,
+                    value: v,
+                })
+                .collect(),
+            mean,
+        }
+    }
+
+    #[test]
+    fn value_rule() {
+        let n = rows(&[(1, 1.0), (1, 1.0), (2, 1.0)], false);
+        let d = rows(&[(1, 1.0), (1, 1.0), (2, 1.0), (2, 1.0)], false);
+        let f = figure(
+            n.rows.iter(),
+            false,
+            Some((d.rows.iter().collect(), false)),
+            true,
+        );
+        assert_eq!(f.numerator, 3.0);
+        assert_eq!(f.denominator, Some(4.0));
+        assert_eq!(f.value, Some(75.0));
+        let zero = figure(n.rows.iter(), false, Some((vec![], false)), true);
+        assert_eq!(zero.value, None);
+        assert_eq!(zero.denominator, Some(0.0));
+        let count = figure(n.rows.iter(), false, None, false);
+        assert_eq!((count.value, count.denominator), (Some(3.0), None));
+        let m = rows(&[(1, 10.0), (2, 20.0)], true);
+        let mean = figure(m.rows.iter(), true, None, false);
+        assert_eq!((mean.numerator, mean.value), (15.0, Some(15.0)));
+        let empty = figure([].iter(), true, None, false);
+        assert_eq!(empty.value, None);
+    }
+
+    #[test]
+    fn breakdown_pairs_numerator_and_denominator_groups() {
+        let n = rows(&[(1, 1.0)], false);
+        let d = rows(&[(1, 1.0), (1, 1.0), (2, 1.0)], false);
+        let b = breakdown(&n, Some(&d), true, |r| r.facility, |k| format!("F{k}"));
+        assert_eq!(b.len(), 2);
+        assert_eq!(b[0].key, "1");
+        assert_eq!(b[0].figure.value, Some(50.0));
+        assert_eq!(b[1].figure.value, Some(0.0));
+        assert_eq!(b[1].figure.numerator, 0.0);
+    }
+}
