@@ -22,8 +22,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use mentortrack::db::{Db, DbKind};
-use mentortrack::domain::sessions::SessionInput;
+use mentortrack::db::Db;
+use mentortrack::domain::scoring;
+use mentortrack::domain::sessions::{self, SessionInput};
 use mentortrack_tests::{Engine, Fixture, TestApp};
 use serde_json::{Value, json};
 
@@ -411,19 +412,12 @@ async fn bare_insert(
     .map_err(fail)?;
     // The same statements the server's own write path uses: one for all mentees, one for an
     // observation's metrics, so that the comparison is of the checks and not of SQL.
-    let sqlite = tx.kind() == DbKind::Sqlite;
-    sqlx::query(if sqlite {
-        "INSERT INTO session_mentees (session_id, provider_id)
-         SELECT $1, j.value FROM json_each($2) j"
-    } else {
-        "INSERT INTO session_mentees (session_id, provider_id)
-         SELECT $1, CAST(j.value AS BIGINT) FROM jsonb_array_elements_text(CAST($2 AS JSONB)) j"
-    })
-    .bind(&id)
-    .bind(serde_json::to_string(&input.mentee_ids).unwrap_or_default())
-    .execute(&mut *tx)
-    .await
-    .map_err(fail)?;
+    sqlx::query(sessions::insert_mentees_sql(tx.kind()))
+        .bind(&id)
+        .bind(serde_json::to_string(&input.mentee_ids).unwrap_or_default())
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
     for (position, o) in input.observations.iter().enumerate() {
         let responses = serde_json::to_string(&o.responses).unwrap_or_default();
         let observation: i64 = sqlx::query_scalar(
@@ -454,18 +448,12 @@ async fn bare_insert(
             .flatten()
             .filter_map(|m| Some((m["name"].as_str()?.to_string(), m["value"].clone())))
             .collect();
-        sqlx::query(if sqlite {
-            "INSERT INTO observation_metrics (observation_id, name, value)
-             SELECT $1, j.key, j.value FROM json_each($2) j"
-        } else {
-            "INSERT INTO observation_metrics (observation_id, name, value)
-             SELECT $1, j.key, CAST(j.value AS DOUBLE PRECISION) FROM jsonb_each_text(CAST($2 AS JSONB)) j"
-        })
-        .bind(observation)
-        .bind(Value::Object(metrics).to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(fail)?;
+        sqlx::query(scoring::insert_metrics_sql(tx.kind()))
+            .bind(observation)
+            .bind(Value::Object(metrics).to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
     }
     tx.commit().await.map_err(fail)?;
     Ok(StatusCode::CREATED)

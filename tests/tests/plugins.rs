@@ -196,18 +196,16 @@ fn score_first(
 fn hostile_plugins_are_stopped_within_their_limits() {
     let rt = runtime();
     let limits = rt.limits().clone();
-    let started = Instant::now();
     let (r, stats) = score_first(&rt, "hostile_loop.wasm");
     assert_eq!(
         r.unwrap_err(),
         PluginError::OutOfFuel { limit: limits.fuel }
     );
     assert_eq!(stats.fuel_used, limits.fuel);
-    assert!(
-        started.elapsed() < limits.wall_clock * 2,
-        "stopped in {:?}",
-        started.elapsed()
-    );
+    // The call's own duration: compiling the component first is not what is limited, and
+    // takes seconds on a loaded machine.
+    let call = Duration::from_micros(stats.duration_us as u64);
+    assert!(call < limits.wall_clock * 2, "stopped in {call:?}");
 
     let (r, stats) = score_first(&rt, "hostile_memory.wasm");
     assert_eq!(
@@ -273,14 +271,11 @@ fn a_wall_clock_deadline_stops_what_fuel_would_not() {
         None,
     )
     .unwrap();
-    let started = Instant::now();
-    let (r, _) = score_first(&rt, "hostile_loop.wasm");
+    let (r, stats) = score_first(&rt, "hostile_loop.wasm");
     assert_eq!(r.unwrap_err(), PluginError::Timeout { limit_ms: 200 });
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
+    // The call's own duration, without the compilation before it.
+    let call = Duration::from_micros(stats.duration_us as u64);
+    assert!(call < Duration::from_secs(1), "{call:?}");
 }
 
 #[test]
@@ -503,7 +498,41 @@ async fn a_new_version_reaches_every_process_without_restart(app: TestApp) {
     assert!(!lists.as_array().unwrap().is_empty());
 }
 
+async fn metrics(app: &TestApp, version: i64) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "SELECT checklist_id, name FROM plugin_metrics WHERE plugin_version_id = $1
+         ORDER BY checklist_id, name",
+    )
+    .bind(version)
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap()
+}
+
+/// A version installed before the server recorded its metrics (migration 0004) gets them from
+/// the same dry run when a server starts, so indicator formulas can name them.
+async fn older_versions_get_their_metrics_recorded_at_start(app: TestApp) {
+    app.seed().await;
+    let id = install_active(&app, "hbb.wasm").await;
+    let recorded = metrics(&app, id).await;
+    assert!(
+        recorded.iter().any(|(_, name)| name == "hbb.osce_b.pass"),
+        "the upload's dry run records the metrics: {recorded:?}"
+    );
+    sqlx::query("DELETE FROM plugin_metrics WHERE plugin_version_id = $1")
+        .bind(id)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    assert!(metrics(&app, id).await.is_empty());
+    // Two processes starting on the same database both fill them in; the rows do not double.
+    let (two, three) = tokio::join!(app.another_process(), app.another_process());
+    assert_eq!(metrics(&app, id).await, recorded);
+    drop((two, three));
+}
+
 engine_tests! {
+    async fn metrics_backfill(app) { older_versions_get_their_metrics_recorded_at_start(app).await }
     async fn partner_upload(app) { partners_upload_activate_and_list_checklists(app).await }
     async fn refusals(app) { bad_uploads_are_refused_with_specific_messages(app).await }
     async fn quarantine(app) { a_failing_version_is_quarantined_everywhere(app).await }

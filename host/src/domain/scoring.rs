@@ -422,23 +422,27 @@ pub async fn insert(
         }
     }
     if !metrics.is_empty() {
-        let sql = match tx.kind() {
-            DbKind::Sqlite => {
-                "INSERT INTO observation_metrics (observation_id, name, value)
-                 SELECT $1, j.key, j.value FROM json_each($2) j"
-            }
-            DbKind::Postgres => {
-                "INSERT INTO observation_metrics (observation_id, name, value)
-                 SELECT $1, j.key, CAST(j.value AS DOUBLE PRECISION) FROM jsonb_each_text(CAST($2 AS JSONB)) j"
-            }
-        };
-        sqlx::query(sql)
+        sqlx::query(insert_metrics_sql(tx.kind()))
             .bind(id)
             .bind(serde_json::Value::Object(metrics).to_string())
             .execute(&mut **tx)
             .await?;
     }
     Ok((id, scored_at))
+}
+
+/// Inserts an observation's metrics (`$1`) from one JSON object of name → value (`$2`).
+pub fn insert_metrics_sql(kind: DbKind) -> &'static str {
+    match kind {
+        DbKind::Sqlite => {
+            "INSERT INTO observation_metrics (observation_id, name, value)
+             SELECT $1, j.key, j.value FROM json_each($2) j"
+        }
+        DbKind::Postgres => {
+            "INSERT INTO observation_metrics (observation_id, name, value)
+             SELECT $1, j.key, CAST(j.value AS DOUBLE PRECISION) FROM jsonb_each_text(CAST($2 AS JSONB)) j"
+        }
+    }
 }
 
 /// The observation [`insert`] stored, as [`load`] would read it back: for answering a write
@@ -635,6 +639,22 @@ pub fn body_sha256<T: Serialize>(body: &T) -> AppResult<String> {
 }
 
 const BODY_HASH_V2: &str = "v2:";
+
+/// Whether a correction changes nothing: `normalised` (carrying the record's id) against the
+/// stored content hash. Records stored before the `v2:` hash hashed their content without the
+/// id; `without_id` clears it for that comparison.
+pub fn same_content<T: Serialize + Clone>(
+    stored: &str,
+    normalised: &T,
+    without_id: fn(&mut T),
+) -> AppResult<bool> {
+    if stored.starts_with(BODY_HASH_V2) {
+        return same_body(stored, normalised);
+    }
+    let mut content = normalised.clone();
+    without_id(&mut content);
+    same_body(stored, &content)
+}
 
 /// Whether `body` is the body whose hash was stored. Records stored before the hash gained
 /// its `v2:` prefix carry the hash of the body's JSON with sorted keys; those are compared

@@ -742,17 +742,6 @@ fn content_sha256(normalised: &SessionInput) -> AppResult<String> {
     scoring::body_sha256(normalised)
 }
 
-/// Whether a correction changes nothing. Records stored before `scoring::body_sha256`
-/// hashed their content without the id.
-fn same_content(stored: &str, normalised: &SessionInput) -> AppResult<bool> {
-    if stored.starts_with("v2:") {
-        return scoring::same_body(stored, normalised);
-    }
-    let mut content = normalised.clone();
-    content.id = None;
-    scoring::same_body(stored, &content)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Writing
 
@@ -927,6 +916,20 @@ async fn existing(
     )))
 }
 
+/// Inserts a session's mentees (`$1`) from one JSON array of provider ids (`$2`).
+pub fn insert_mentees_sql(kind: DbKind) -> &'static str {
+    match kind {
+        DbKind::Sqlite => {
+            "INSERT INTO session_mentees (session_id, provider_id)
+             SELECT $1, j.value FROM json_each($2) j"
+        }
+        DbKind::Postgres => {
+            "INSERT INTO session_mentees (session_id, provider_id)
+             SELECT $1, CAST(j.value AS BIGINT) FROM jsonb_array_elements_text(CAST($2 AS JSONB)) j"
+        }
+    }
+}
+
 /// Writes the mentees and the scored observations; returns the observations as stored.
 async fn write_children(
     tx: &mut Tx,
@@ -936,17 +939,7 @@ async fn write_children(
 ) -> AppResult<Vec<Observation>> {
     // All mentees in one statement (see `scoring::insert`).
     let ids: Vec<i64> = valid.mentees.iter().map(|(id, _)| *id).collect();
-    let sql = match tx.kind() {
-        DbKind::Sqlite => {
-            "INSERT INTO session_mentees (session_id, provider_id)
-             SELECT $1, j.value FROM json_each($2) j"
-        }
-        DbKind::Postgres => {
-            "INSERT INTO session_mentees (session_id, provider_id)
-             SELECT $1, CAST(j.value AS BIGINT) FROM jsonb_array_elements_text(CAST($2 AS JSONB)) j"
-        }
-    };
-    sqlx::query(sql)
+    sqlx::query(insert_mentees_sql(tx.kind()))
         .bind(id)
         .bind(serde_json::to_string(&ids).map_err(|e| AppError::Internal(e.into()))?)
         .execute(&mut **tx)
@@ -1116,8 +1109,11 @@ pub async fn correct(
     let mut normalised = input.session.clone();
     normalised.id = Some(id.clone());
     let content = content_sha256(&normalised)?;
-    if same_content(&current.content_sha256, &normalised)?
-        && input.rescore == Rescore::Pinned
+    if scoring::same_content(
+        &current.content_sha256,
+        &normalised,
+        |c: &mut SessionInput| c.id = None,
+    )? && input.rescore == Rescore::Pinned
         && v.is_empty()
     {
         return load(db, &id).await;

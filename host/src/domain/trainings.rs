@@ -990,17 +990,6 @@ fn content_sha256(normalised: &TrainingInput) -> AppResult<String> {
     scoring::body_sha256(normalised)
 }
 
-/// Whether a correction changes nothing. Records stored before `scoring::body_sha256`
-/// hashed their content without the id.
-fn same_content(stored: &str, normalised: &TrainingInput) -> AppResult<bool> {
-    if stored.starts_with("v2:") {
-        return scoring::same_body(stored, normalised);
-    }
-    let mut content = normalised.clone();
-    content.id = None;
-    scoring::same_body(stored, &content)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Writing
 
@@ -1338,8 +1327,11 @@ pub async fn correct(
     let mut normalised = input.training.clone();
     normalised.id = Some(id.clone());
     let content = content_sha256(&normalised)?;
-    if same_content(&current.content_sha256, &normalised)?
-        && input.rescore == Rescore::Pinned
+    if scoring::same_content(
+        &current.content_sha256,
+        &normalised,
+        |c: &mut TrainingInput| c.id = None,
+    )? && input.rescore == Rescore::Pinned
         && v.is_empty()
     {
         return load(db, &id).await;

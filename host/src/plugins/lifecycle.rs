@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use super::checks;
 use super::model::{Checklist, Manifest, ScoreContext};
 use super::registry::{PluginVersion, Registry, bump_generation, columns};
+use super::runtime::Loaded;
 use crate::authz::{Actor, Role};
 use crate::db::Db;
 use crate::domain::{audit, organisations};
@@ -92,43 +93,9 @@ pub async fn install(
             manifest.publisher
         )));
     }
-    // The dry run: every checklist, best and worst answers, under production limits. The
-    // metric names it emits are kept, so an indicator formula naming a metric that no plugin
-    // produces can be refused.
-    let mut emitted: BTreeSet<(String, String)> = BTreeSet::new();
-    for c in &checklists {
-        for responses in checks::dry_run_responses(c) {
-            let id = c.id.clone();
-            let l = loaded.clone();
-            let context = ScoreContext {
-                session_type: "skills_drill".into(),
-                mentee_cadre: "midwife".into(),
-                date: "2026-01-15".into(),
-                language: "en".into(),
-            };
-            let (result, _) = registry
-                .run(move |rt| rt.score(&l, &id, &responses, &context))
-                .await?;
-            match result {
-                Ok(Ok(card)) => {
-                    emitted.extend(card.metrics.into_iter().map(|m| (c.id.clone(), m.name)));
-                }
-                Ok(Err(refusal)) => {
-                    return Err(refuse(format!(
-                        "scoring a complete set of answers to checklist {:?} was refused by the plugin itself: {}",
-                        c.id,
-                        serde_json::to_string(&refusal).unwrap_or_default()
-                    )));
-                }
-                Err(e) => {
-                    return Err(refuse(format!(
-                        "the dry run of checklist {:?} failed: {e}",
-                        c.id
-                    )));
-                }
-            }
-        }
-    }
+    // The metric names the dry run emits are kept, so an indicator formula naming a metric
+    // that no plugin produces can be refused.
+    let emitted = dry_run(registry, &loaded, &checklists).await?;
 
     let manifest_json =
         serde_json::to_string(&manifest).map_err(|e| AppError::Internal(e.into()))?;
@@ -177,14 +144,12 @@ pub async fn install(
     .fetch_one(&mut *tx)
     .await?;
     for (checklist_id, name) in &emitted {
-        sqlx::query(
-            "INSERT INTO plugin_metrics (plugin_version_id, checklist_id, name) VALUES ($1, $2, $3)",
-        )
-        .bind(id)
-        .bind(checklist_id)
-        .bind(name)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(INSERT_METRIC)
+            .bind(id)
+            .bind(checklist_id)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
     }
     let summary = serde_json::json!({
         "plugin": manifest.id, "version": manifest.version, "sha256": sha256, "size_bytes": size,
@@ -207,6 +172,99 @@ pub async fn install(
         version: find(db, id).await?.ok_or(AppError::NotFound)?,
         created: true,
     })
+}
+
+/// The dry run: every checklist, best and worst answers, under production limits. Returns the
+/// (checklist, metric name) pairs the score cards emitted.
+async fn dry_run(
+    registry: &Registry,
+    loaded: &Arc<Loaded>,
+    checklists: &[Checklist],
+) -> AppResult<BTreeSet<(String, String)>> {
+    let mut emitted = BTreeSet::new();
+    for c in checklists {
+        for responses in checks::dry_run_responses(c) {
+            let id = c.id.clone();
+            let l = loaded.clone();
+            let context = ScoreContext {
+                session_type: "skills_drill".into(),
+                mentee_cadre: "midwife".into(),
+                date: "2026-01-15".into(),
+                language: "en".into(),
+            };
+            let (result, _) = registry
+                .run(move |rt| rt.score(&l, &id, &responses, &context))
+                .await?;
+            match result {
+                Ok(Ok(card)) => {
+                    emitted.extend(card.metrics.into_iter().map(|m| (c.id.clone(), m.name)));
+                }
+                Ok(Err(refusal)) => {
+                    return Err(refuse(format!(
+                        "scoring a complete set of answers to checklist {:?} was refused by the plugin itself: {}",
+                        c.id,
+                        serde_json::to_string(&refusal).unwrap_or_default()
+                    )));
+                }
+                Err(e) => {
+                    return Err(refuse(format!(
+                        "the dry run of checklist {:?} failed: {e}",
+                        c.id
+                    )));
+                }
+            }
+        }
+    }
+    Ok(emitted)
+}
+
+const INSERT_METRIC: &str =
+    "INSERT INTO plugin_metrics (plugin_version_id, checklist_id, name) VALUES ($1, $2, $3)
+     ON CONFLICT DO NOTHING";
+
+/// Records the metrics of active versions installed before the server kept them (migration
+/// 0004), so that indicator formulas may name those metrics before any observation carries
+/// them. A version's dry run is deterministic, so running it again gives what its upload
+/// would have stored; processes starting together may both write the same rows, which the
+/// key absorbs. Returns how many versions were filled in.
+pub async fn backfill_metrics(db: &Db, registry: &Registry) -> AppResult<usize> {
+    let missing: Vec<i64> = sqlx::query_scalar(
+        "SELECT v.id FROM plugin_versions v
+         WHERE v.status = 'active' AND v.quarantined_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM plugin_metrics m WHERE m.plugin_version_id = v.id)
+         ORDER BY v.id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let mut filled = 0;
+    for id in missing {
+        // Not compiled here (it failed to load, or was retired meanwhile): nothing to run.
+        let Some((loaded, checklists)) = registry.ready_definitions(id).await else {
+            continue;
+        };
+        let emitted = match dry_run(registry, &loaded, &checklists).await {
+            Ok(emitted) => emitted,
+            Err(e) => {
+                tracing::warn!(plugin_version = id, error = %e, "recording the metrics of an older plugin version");
+                continue;
+            }
+        };
+        if emitted.is_empty() {
+            continue;
+        }
+        let mut tx = db.begin().await?;
+        for (checklist_id, name) in &emitted {
+            sqlx::query(INSERT_METRIC)
+                .bind(id)
+                .bind(checklist_id)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        filled += 1;
+    }
+    Ok(filled)
 }
 
 pub async fn find(db: &Db, id: i64) -> AppResult<Option<PluginVersion>> {

@@ -107,7 +107,27 @@ impl Registry {
             permits,
         });
         registry.refresh().await?;
+        match super::lifecycle::backfill_metrics(&registry.db, &registry).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                versions = n,
+                "recorded the metrics of older plugin versions"
+            ),
+            // Only indicator editing depends on these rows: serve anyway.
+            Err(e) => tracing::warn!(error = %e, "recording the metrics of older plugin versions"),
+        }
         Ok(registry)
+    }
+
+    /// A compiled active version and its checklists, if this process has it.
+    pub async fn ready_definitions(
+        &self,
+        version_id: i64,
+    ) -> Option<(Arc<Loaded>, Arc<Vec<Checklist>>)> {
+        let ready = self.ready.read().await;
+        ready
+            .get(&version_id)
+            .map(|r| (r.loaded.clone(), r.checklists.clone()))
     }
 
     pub fn runtime(&self) -> &Runtime {

@@ -330,15 +330,23 @@ impl Runtime {
 
         let stop_ticker = Arc::new(AtomicBool::new(false));
         {
-            // The epoch is the only clock a deadline needs; a thread ticks it.
+            // The epoch is the only clock a deadline needs; a thread ticks it. It counts the
+            // ticks due by the clock, not its wake-ups: on a loaded machine a 5 ms sleep can
+            // last 50, and a 200 ms limit counted in wake-ups let a looping plugin run 2 s.
             let engine = engine.clone();
             let stop = stop_ticker.clone();
             std::thread::Builder::new()
                 .name("plugin-epoch".into())
                 .spawn(move || {
+                    let started = Instant::now();
+                    let mut ticked: u128 = 0;
                     while !stop.load(Ordering::Relaxed) {
                         std::thread::sleep(EPOCH_TICK);
-                        engine.increment_epoch();
+                        let due = started.elapsed().as_millis() / EPOCH_TICK.as_millis();
+                        while ticked < due {
+                            engine.increment_epoch();
+                            ticked += 1;
+                        }
                     }
                 })
                 .map_err(|e| anyhow::anyhow!("starting the plugin clock: {e}"))?;
