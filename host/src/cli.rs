@@ -30,8 +30,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the server.
     Serve(ServeArgs),
-    /// Run the server loaded with a demo programme (Rwanda and Cambodia), printing demo logins.
-    Demo(ServeArgs),
+    /// Run the server loaded with a demo programme (Rwanda and Cambodia), printing demo logins;
+    /// `--scale national` generates a national-scale programme instead.
+    Demo(DemoArgs),
     /// Apply pending database migrations and exit.
     Migrate(DbArgs),
     /// Manage user accounts.
@@ -114,6 +115,29 @@ pub struct ServeArgs {
     pub ldhf_interval_days: i64,
     #[command(flatten)]
     pub plugins: PluginArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// `small`: the Rwanda and Cambodia demo programme. `national`: a synthetic national
+    /// programme (30 districts, ~1,500 facilities, ~30,000 providers, 8 partners, five years
+    /// with at least 1,000,000 scored observations), generated in a few minutes.
+    #[arg(long, value_enum, default_value_t = DemoScale::Small)]
+    pub scale: DemoScale,
+    /// With `--scale national`: generate this percentage of the national programme (1-100).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub percent: u32,
+    /// Load the demo data and exit instead of serving.
+    #[arg(long)]
+    pub load_only: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoScale {
+    Small,
+    National,
 }
 
 /// Where compiled plugins are cached, and the limits plugins run under.
@@ -223,7 +247,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::open(&url).await?;
             serve(db, &args).await
         }
-        Command::Demo(args) => {
+        Command::Demo(demo) if demo.scale == DemoScale::National => {
+            let args = &demo.serve;
+            let url = database_url(&args.db, crate::demo::national::DEFAULT_URL);
+            let db = Db::open(&url).await?;
+            let registry =
+                crate::plugins::Registry::start(db.clone(), args.plugins.runtime()?).await?;
+            let options = crate::demo::national::Options::new(demo.percent);
+            let summary = crate::demo::national::load(&db, &registry, &options).await?;
+            println!("{summary}");
+            drop(registry);
+            if demo.load_only {
+                db.close().await;
+                return Ok(());
+            }
+            serve(db, args).await
+        }
+        Command::Demo(demo) => {
+            anyhow::ensure!(
+                demo.percent == 100,
+                "--percent applies to --scale national only"
+            );
+            let args = &demo.serve;
             let url = database_url(&args.db, crate::demo::DEFAULT_URL);
             let db = Db::open(&url).await?;
             let summary = crate::demo::load(&db).await?;
@@ -251,7 +296,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64()
             );
             drop(registry);
-            serve(db, &args).await
+            if demo.load_only {
+                db.close().await;
+                return Ok(());
+            }
+            serve(db, args).await
         }
         Command::Migrate(args) => {
             let url = database_url(&args, db::DEFAULT_SQLITE_URL);

@@ -18,6 +18,7 @@
 
 pub mod activity;
 pub mod death_reviews;
+pub mod national;
 pub mod qi;
 pub mod reports;
 pub mod teams;

@@ -922,6 +922,211 @@ fn cases() -> Vec<Case> {
             body: none,
             expect: [200, 200, 403, 403, 403, 403],
         },
+        // Exports (after the approvals above: the previous quarter's report is approved for
+        // admins and managers, still submitted for the partners' own people).
+        Case {
+            name: "api report export csv",
+            method: Method::GET,
+            path: |p, _| {
+                format!(
+                    "/api/v1/reports/{}/{}/export.csv",
+                    p.org.id,
+                    Quarter::current().previous()
+                )
+            },
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api report export xlsx",
+            method: Method::GET,
+            path: |p, _| {
+                format!(
+                    "/api/v1/reports/{}/{}/export.xlsx",
+                    p.org.id,
+                    Quarter::current().previous()
+                )
+            },
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api report dhis2",
+            method: Method::GET,
+            path: |p, _| {
+                format!(
+                    "/api/v1/reports/{}/{}/dhis2",
+                    p.org.id,
+                    Quarter::current().previous()
+                )
+            },
+            body: none,
+            expect: [200, 200, 409, 404, 409, 404],
+        },
+        Case {
+            name: "api report dhis2 gaps",
+            method: Method::GET,
+            path: |p, _| {
+                format!(
+                    "/api/v1/reports/{}/{}/dhis2/gaps",
+                    p.org.id,
+                    Quarter::current().previous()
+                )
+            },
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "api export sessions csv",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/sessions/export.csv?organisation_id={}", p.org.id),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "api export sessions xlsx",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/sessions/export.xlsx?organisation_id={}", p.org.id),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "api export trainings csv",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/trainings/export.csv?organisation_id={}", p.org.id),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "api export trainings xlsx",
+            method: Method::GET,
+            path: |p, _| format!("/api/v1/trainings/export.xlsx?organisation_id={}", p.org.id),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "api dhis2 data elements",
+            method: Method::GET,
+            path: |_, _| "/api/v1/dhis2/data-elements".into(),
+            body: none,
+            expect: [200, 200, 403, 403, 403, 403],
+        },
+        Case {
+            name: "api dhis2 map data element",
+            method: Method::PUT,
+            path: |p, _| format!("/api/v1/dhis2/data-elements/{}", p.records.indicator_id),
+            body: |p, _| json!({"data_element": format!("de{:09}", p.records.indicator_id)}),
+            expect: [200, 403, 403, 403, 403, 403],
+        },
+        Case {
+            name: "api dhis2 unmap data element",
+            method: Method::DELETE,
+            path: |p, _| format!("/api/v1/dhis2/data-elements/{}", p.records.indicator_id),
+            body: none,
+            expect: [204, 403, 403, 403, 403, 403],
+        },
+        Case {
+            name: "api dhis2 org units",
+            method: Method::GET,
+            path: |_, _| "/api/v1/dhis2/org-units".into(),
+            body: none,
+            expect: [200, 200, 403, 403, 403, 403],
+        },
+        Case {
+            name: "api dhis2 map org unit",
+            method: Method::PUT,
+            path: |p, _| format!("/api/v1/dhis2/org-units/{}", p.facility.id),
+            body: |p, _| json!({"dhis2_uid": format!("ou{:09}", p.facility.id)}),
+            expect: [200, 403, 403, 403, 403, 403],
+        },
+        Case {
+            name: "api dhis2 unmap org unit",
+            method: Method::DELETE,
+            path: |p, _| format!("/api/v1/dhis2/org-units/{}", p.facility.id),
+            body: none,
+            expect: [204, 403, 403, 403, 403, 403],
+        },
+        Case {
+            name: "page report export csv",
+            method: Method::GET,
+            path: |p, _| {
+                format!(
+                    "/reports/{}/{}/export.csv",
+                    p.org.id,
+                    Quarter::current().previous()
+                )
+            },
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "page report export xlsx",
+            method: Method::GET,
+            path: |p, _| {
+                format!(
+                    "/reports/{}/{}/export.xlsx",
+                    p.org.id,
+                    Quarter::current().previous()
+                )
+            },
+            body: none,
+            expect: [200, 200, 200, 404, 200, 404],
+        },
+        Case {
+            name: "page report dhis2",
+            method: Method::GET,
+            path: |p, _| {
+                format!(
+                    "/reports/{}/{}/dhis2",
+                    p.org.id,
+                    Quarter::current().previous()
+                )
+            },
+            body: none,
+            expect: [200, 200, 409, 404, 409, 404],
+        },
+        Case {
+            name: "page export sessions",
+            method: Method::GET,
+            path: |_, _| "/sessions/export.csv".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "page export trainings",
+            method: Method::GET,
+            path: |_, _| "/trainings/export.xlsx".into(),
+            body: none,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            name: "page dhis2 mapping",
+            method: Method::GET,
+            path: |_, _| "/dhis2".into(),
+            body: none,
+            expect: [200, 200, 403, 403, 403, 403],
+        },
+        Case {
+            name: "page dhis2 map org unit",
+            method: Method::POST,
+            path: |p, _| format!("/dhis2/org-units/{}", p.facility.id),
+            body: |p, _| json!({"dhis2_uid": format!("pg{:09}", p.facility.id)}),
+            expect: [303, 403, 403, 403, 403, 403],
+        },
+        Case {
+            name: "page dhis2 unmap org unit",
+            method: Method::POST,
+            path: |p, _| format!("/dhis2/org-units/{}/clear", p.facility.id),
+            body: none,
+            expect: [303, 403, 403, 403, 403, 403],
+        },
+        Case {
+            name: "page dhis2 map data element",
+            method: Method::POST,
+            path: |p, _| format!("/dhis2/data-elements/{}", p.records.indicator_id),
+            body: |p, _| json!({"data_element": format!("pg{:09}", p.records.indicator_id)}),
+            expect: [303, 403, 403, 403, 403, 403],
+        },
         Case {
             name: "page qi projects",
             method: Method::GET,

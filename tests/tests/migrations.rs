@@ -46,10 +46,11 @@ async fn sqlite_shape(db: &Db) -> Shape {
         .fetch_all(db.pool())
         .await
         .unwrap();
-        // Partial unique indexes (one pre-test per participant) are indexes on both engines,
-        // never constraints, and PostgreSQL's side below reads constraints only.
+        // Partial unique indexes (one pre-test per participant) and unique indexes on
+        // expressions (one indicator per DHIS2 data element and combo) are indexes on both
+        // engines, never constraints, and PostgreSQL's side below reads constraints only.
         let unique: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT ii.name FROM pragma_index_list('{t}') il, pragma_index_info(il.name) ii WHERE il.\"unique\" = 1 AND il.partial = 0"
+            "SELECT ii.name FROM pragma_index_list('{t}') il, pragma_index_info(il.name) ii WHERE il.\"unique\" = 1 AND il.partial = 0 AND NOT EXISTS (SELECT 1 FROM pragma_index_info(il.name) x WHERE x.cid = -2)"
         )))
         .fetch_all(db.pool())
         .await

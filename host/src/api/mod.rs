@@ -5,7 +5,9 @@
 mod audit;
 mod auth;
 mod death_reviews;
+mod dhis2;
 pub mod error;
+pub(crate) mod exports;
 mod indicators;
 mod org_units;
 mod organisations;
@@ -71,6 +73,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(death_reviews::routes())
         .merge(qi::routes())
         .merge(teams::routes())
+        .merge(exports::routes())
+        .merge(dhis2::routes())
 }
 
 /// The OpenAPI document, as served.

@@ -274,7 +274,7 @@ async fn trainings(db: &Db, registry: &Registry) -> anyhow::Result<usize> {
 }
 
 /// Answers for every item, each done (or yes, or high) with probability `skill`.
-fn answers(c: &Checklist, skill: f64, rng: &mut Rng) -> Vec<Response> {
+pub(super) fn answers(c: &Checklist, skill: f64, rng: &mut Rng) -> Vec<Response> {
     let mut out = Vec::new();
     for item in c.items() {
         let good = rng.below(1000) < (skill.clamp(0.0, 1.0) * 1000.0) as usize;

@@ -5,6 +5,7 @@
 pub mod assignments;
 pub mod audit;
 pub mod death_reviews;
+pub mod exports;
 pub mod indicators;
 pub mod org_units;
 pub mod organisations;

@@ -6,6 +6,8 @@ mod charts;
 mod checklist_form;
 mod dashboard;
 mod death_reviews;
+mod dhis2;
+mod exports;
 mod facilities;
 mod forms;
 mod indicators;
@@ -61,6 +63,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(death_reviews::routes())
         .merge(qi::routes())
         .merge(teams::routes())
+        .merge(exports::routes())
+        .merge(dhis2::routes())
         .route("/static/app.css", get(stylesheet))
         .route("/static/fonts/{file}", get(font))
         .fallback(not_found)

@@ -21,6 +21,7 @@ use super::charts::escape;
 use super::forms::choices;
 use super::{Choice, Ctx, FormErrors, SignedIn, render};
 use crate::config::AppState;
+use crate::domain::exports::dhis2::{self, Dhis2Gaps};
 use crate::domain::indicators::{Breakdown, Figure, IndicatorFigures};
 use crate::domain::quarter::Quarter;
 use crate::domain::reports::{
@@ -397,6 +398,10 @@ struct ShowPage {
     sees_programme: bool,
     approved_at: String,
     approved_by: String,
+    /// What the DHIS2 export holds and leaves out, shown beside its download.
+    dhis2: Dhis2Gaps,
+    /// Reads the DHIS2 mapping page (to fix the gaps).
+    sees_dhis2_mapping: bool,
 }
 
 async fn show(
@@ -405,6 +410,7 @@ async fn show(
     Path((org, quarter)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let r = reports::get(&state.db, &actor, org_id(&org)?, &quarter).await?;
+    let dhis2 = dhis2::gaps_of(&state.db, &r).await?;
     let indicators = r.figures.iter().map(|f| indicator_view(&ctx, f)).collect();
     let events = r
         .events
@@ -430,6 +436,8 @@ async fn show(
             .map(|a| a.get(..10).unwrap_or(a).to_string())
             .unwrap_or_default(),
         approved_by: r.approved_by_name.clone().unwrap_or_default(),
+        dhis2,
+        sees_dhis2_mapping: dhis2::may_read(&actor),
         r,
         ctx,
     }))

@@ -142,6 +142,18 @@ impl ListPage {
             .finish();
         format!("/sessions?{query}")
     }
+
+    /// This search as a download (`csv` or `xlsx`): every page of it.
+    fn export_link(&self, extension: &str) -> String {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("facility_id", &self.q.facility_id)
+            .append_pair("from", &self.q.from)
+            .append_pair("to", &self.q.to)
+            .append_pair("checklist", &self.q.checklist)
+            .append_pair("status", &self.q.status)
+            .finish();
+        format!("/sessions/export.{extension}?{query}")
+    }
 }
 
 /// Facilities to filter by: a mentor's assigned ones, everyone else's all.

@@ -188,6 +188,16 @@ impl ListPage {
             .finish();
         format!("/trainings?{query}")
     }
+
+    /// This search as a download (`csv` or `xlsx`): every page of it.
+    fn export_link(&self, extension: &str) -> String {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("from", &self.q.from)
+            .append_pair("to", &self.q.to)
+            .append_pair("status", &self.q.status)
+            .finish();
+        format!("/trainings/export.{extension}?{query}")
+    }
 }
 
 fn dates(t: &TrainingSummary) -> String {

@@ -360,22 +360,21 @@ scoped!(
     "s.organisation_id = $3 AND ",
     "s.session_date >= $1 AND s.session_date <= $2 AND s.status = 'recorded'"
 );
-// Driven by the sessions of the organisation (or the observations of the quarter for the
-// programme) so that neither engine walks a metric's whole history. CROSS JOIN fixes the
-// order on SQLite and is an ordinary join on PostgreSQL.
-const OBSERVATIONS_SQL: [&str; 2] = [
+// Driven by the quarter's sessions (of the organisation, or all of them for the programme) so
+// that neither engine walks a metric's whole history; the observations are then read from
+// their covering index (`observations_session`, migration 0006), never from the rows with the
+// responses and cards. CROSS JOIN fixes the order on SQLite and is an ordinary join on
+// PostgreSQL.
+scoped!(
+    OBSERVATIONS_SQL,
     "SELECT o.id, o.provider_id, s.facility_id, o.observed_on, o.checklist_id, o.checklist_kind,
             p.cadre, p.sex
      FROM sessions s CROSS JOIN observations o CROSS JOIN providers p
-     WHERE o.session_id = s.id AND p.id = o.provider_id AND s.organisation_id = $3
-       AND s.session_date >= $1 AND s.session_date <= $2 AND s.status = 'recorded'
-       AND o.observed_on >= $1 AND o.observed_on <= $2",
-    "SELECT o.id, o.provider_id, s.facility_id, o.observed_on, o.checklist_id, o.checklist_kind,
-            p.cadre, p.sex
-     FROM observations o CROSS JOIN sessions s CROSS JOIN providers p
-     WHERE s.id = o.session_id AND p.id = o.provider_id
-       AND o.observed_on >= $1 AND o.observed_on <= $2 AND s.status = 'recorded'",
-];
+     WHERE o.session_id = s.id AND p.id = o.provider_id AND ",
+    "s.organisation_id = $3 AND ",
+    "s.session_date >= $1 AND s.session_date <= $2 AND s.status = 'recorded'
+       AND o.observed_on >= $1 AND o.observed_on <= $2"
+);
 // `m.name || ''` keeps SQLite from probing the primary key once per name and observation:
 // reading an observation's few metrics and filtering them is cheaper (measured on a million
 // observations: about 45 ms instead of 70 ms for one organisation's quarter).
@@ -395,9 +394,10 @@ const METRICS_SQL: [&str; 2] = [
     ),
     concat!(
         "SELECT m.observation_id, m.name, m.value
-         FROM observations o CROSS JOIN sessions s CROSS JOIN observation_metrics m
-         WHERE s.id = o.session_id AND m.observation_id = o.id
-           AND o.observed_on >= $1 AND o.observed_on <= $2 AND s.status = 'recorded' AND ",
+         FROM sessions s CROSS JOIN observations o CROSS JOIN observation_metrics m
+         WHERE o.session_id = s.id AND m.observation_id = o.id
+           AND s.session_date >= $1 AND s.session_date <= $2 AND s.status = 'recorded'
+           AND o.observed_on >= $1 AND o.observed_on <= $2 AND ",
         metric_slots!()
     ),
 ];
@@ -525,97 +525,177 @@ impl QuarterData {
         Ok(q.fetch_all(db.pool()).await?)
     }
 
-    /// Reads what the formulas need and has not been read yet.
+    /// A family's rows, when the formulas need them and they have not been read yet.
+    async fn family<T>(
+        &self,
+        db: &Db,
+        wanted: bool,
+        pair: [&'static str; 2],
+        by_quarter: bool,
+    ) -> AppResult<Option<Vec<T>>>
+    where
+        T: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        if wanted {
+            Ok(Some(self.fetch(db, pair, by_quarter).await?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The quarter's metric values for the numbered names.
+    async fn metric_values(
+        &self,
+        db: &Db,
+        metrics: &[String],
+        ids: &HashMap<String, usize>,
+    ) -> AppResult<MetricValues> {
+        let mut values = MetricValues::new();
+        for chunk in metrics.chunks(METRIC_SLOTS) {
+            let mut q = sqlx::query_as::<_, (i64, String, f64)>(self.sql(METRICS_SQL))
+                .bind(self.first.clone())
+                .bind(self.last.clone());
+            for k in 0..METRIC_SLOTS {
+                q = q.bind(chunk.get(k).cloned());
+            }
+            if let Some(org) = self.org {
+                q = q.bind(org);
+            }
+            for (id, name, value) in q.fetch_all(db.pool()).await? {
+                if let Some(n) = ids.get(&name) {
+                    values.entry(id).or_default().push((*n, value));
+                }
+            }
+        }
+        Ok(values)
+    }
+
+    /// Reads what the formulas need and has not been read yet. The families' queries run
+    /// concurrently, each on its own pooled connection: a report waits for its slowest query
+    /// rather than for their sum, and on SQLite the rows of one are decoded while another
+    /// runs.
     pub async fn load(
         &mut self,
         db: &Db,
         formulas: &[&Formula],
         metrics: &[String],
     ) -> AppResult<()> {
-        let mut needs: BTreeSet<&'static str> = BTreeSet::new();
-        for f in formulas {
-            needs.insert(family(f));
-        }
-        for need in needs {
-            match need {
-                "sessions" if self.sessions.is_none() => {
-                    let sessions: Vec<SessionRow> = self.fetch(db, SESSIONS_SQL, false).await?;
-                    let mentees: Vec<MenteeRow> = self.fetch(db, MENTEES_SQL, false).await?;
-                    for m in &mentees {
-                        self.people.add(m.provider_id, &m.cadre, m.sex.as_deref());
-                    }
-                    self.sessions = Some((sessions, mentees));
-                }
-                "observations" if self.observations.is_none() => {
-                    let obs: Vec<ObservationRow> = self.fetch(db, OBSERVATIONS_SQL, false).await?;
-                    for o in &obs {
-                        self.people.add(o.provider_id, &o.cadre, o.sex.as_deref());
-                    }
-                    let mut values = MetricValues::new();
-                    self.metric_ids = metrics
-                        .iter()
-                        .enumerate()
-                        .map(|(n, name)| (name.clone(), n))
-                        .collect();
-                    if !obs.is_empty() {
-                        for chunk in metrics.chunks(METRIC_SLOTS) {
-                            let mut q =
-                                sqlx::query_as::<_, (i64, String, f64)>(self.sql(METRICS_SQL))
-                                    .bind(self.first.clone())
-                                    .bind(self.last.clone());
-                            for k in 0..METRIC_SLOTS {
-                                q = q.bind(chunk.get(k).cloned());
-                            }
-                            if let Some(org) = self.org {
-                                q = q.bind(org);
-                            }
-                            for (id, name, value) in q.fetch_all(db.pool()).await? {
-                                if let Some(n) = self.metric_ids.get(&name) {
-                                    values.entry(id).or_default().push((*n, value));
-                                }
-                            }
-                        }
-                    }
-                    self.observations = Some((obs, values));
-                }
-                "trainings" if self.trainings.is_none() => {
-                    let rows: Vec<TrainingRow> = self.fetch(db, TRAININGS_SQL, false).await?;
-                    for r in &rows {
-                        if let (Some(p), Some(c)) = (r.provider_id, &r.cadre) {
-                            self.people.add(p, c, r.sex.as_deref());
-                        }
-                    }
-                    self.trainings = Some(rows);
-                }
-                "reviews" if self.reviews.is_none() => {
-                    self.reviews = Some(self.fetch(db, REVIEWS_SQL, false).await?);
-                }
-                "recommendations" if self.recommendations.is_none() => {
-                    self.recommendations = Some(self.fetch(db, RECOMMENDATIONS_SQL, false).await?);
-                }
-                "qi" if self.qi_projects.is_none() => {
-                    self.qi_projects = Some(self.fetch(db, QI_SQL, false).await?);
-                }
-                "pdsa" if self.pdsa.is_none() => {
-                    let rows: Vec<(i64,)> = self.fetch(db, PDSA_SQL, false).await?;
-                    self.pdsa = Some(rows.into_iter().map(|r| r.0).collect());
-                }
-                "actions" if self.actions.is_none() => {
-                    self.actions = Some(self.fetch(db, ACTIONS_SQL, false).await?);
-                }
-                "targets" if self.targets.is_none() => {
-                    self.targets = Some(self.fetch(db, TARGETS_SQL, true).await?);
-                }
-                "awards" if self.awards.is_none() => {
-                    self.awards = Some(self.fetch(db, AWARDS_SQL, true).await?);
-                }
-                "assigned" if self.assigned.is_none() => {
-                    let rows: Vec<(i64,)> = self.fetch(db, ASSIGNED_SQL, false).await?;
-                    self.assigned = Some(rows.into_iter().map(|r| r.0).collect());
-                }
-                _ => {}
+        let needs: BTreeSet<&'static str> = formulas.iter().map(|f| family(f)).collect();
+        let metric_ids: HashMap<String, usize> = metrics
+            .iter()
+            .enumerate()
+            .map(|(n, name)| (name.clone(), n))
+            .collect();
+        let this = &*self;
+        let want = |name: &str, loaded: bool| needs.contains(name) && !loaded;
+        let sessions = async {
+            if !want("sessions", this.sessions.is_some()) {
+                return Ok(None);
             }
+            let (sessions, mentees) = tokio::try_join!(
+                this.fetch::<SessionRow>(db, SESSIONS_SQL, false),
+                this.fetch::<MenteeRow>(db, MENTEES_SQL, false),
+            )?;
+            AppResult::Ok(Some((sessions, mentees)))
+        };
+        let observations = async {
+            if !want("observations", this.observations.is_some()) {
+                return Ok(None);
+            }
+            let (obs, values) = tokio::try_join!(
+                this.fetch::<ObservationRow>(db, OBSERVATIONS_SQL, false),
+                this.metric_values(db, metrics, &metric_ids),
+            )?;
+            AppResult::Ok(Some((obs, values)))
+        };
+        let (
+            sessions,
+            observations,
+            trainings,
+            reviews,
+            recommendations,
+            qi_projects,
+            pdsa,
+            actions,
+            targets,
+            awards,
+            assigned,
+        ) = tokio::try_join!(
+            sessions,
+            observations,
+            this.family::<TrainingRow>(
+                db,
+                want("trainings", this.trainings.is_some()),
+                TRAININGS_SQL,
+                false
+            ),
+            this.family::<ReviewRow>(
+                db,
+                want("reviews", this.reviews.is_some()),
+                REVIEWS_SQL,
+                false
+            ),
+            this.family::<RecommendationRow>(
+                db,
+                want("recommendations", this.recommendations.is_some()),
+                RECOMMENDATIONS_SQL,
+                false
+            ),
+            this.family::<StatusRow>(db, want("qi", this.qi_projects.is_some()), QI_SQL, false),
+            this.family::<(i64,)>(db, want("pdsa", this.pdsa.is_some()), PDSA_SQL, false),
+            this.family::<StatusRow>(
+                db,
+                want("actions", this.actions.is_some()),
+                ACTIONS_SQL,
+                false
+            ),
+            this.family::<TargetRow>(
+                db,
+                want("targets", this.targets.is_some()),
+                TARGETS_SQL,
+                true
+            ),
+            this.family::<AwardRow>(db, want("awards", this.awards.is_some()), AWARDS_SQL, true),
+            this.family::<(i64,)>(
+                db,
+                want("assigned", this.assigned.is_some()),
+                ASSIGNED_SQL,
+                false
+            ),
+        )?;
+        if let Some((sessions, mentees)) = sessions {
+            for m in &mentees {
+                self.people.add(m.provider_id, &m.cadre, m.sex.as_deref());
+            }
+            self.sessions = Some((sessions, mentees));
         }
+        if let Some((obs, values)) = observations {
+            for o in &obs {
+                self.people.add(o.provider_id, &o.cadre, o.sex.as_deref());
+            }
+            self.metric_ids = metric_ids;
+            self.observations = Some((obs, values));
+        }
+        if let Some(rows) = trainings {
+            for r in &rows {
+                if let (Some(p), Some(c)) = (r.provider_id, &r.cadre) {
+                    self.people.add(p, c, r.sex.as_deref());
+                }
+            }
+            self.trainings = Some(rows);
+        }
+        self.reviews = reviews.or(self.reviews.take());
+        self.recommendations = recommendations.or(self.recommendations.take());
+        self.qi_projects = qi_projects.or(self.qi_projects.take());
+        self.pdsa = pdsa
+            .map(|rows| rows.into_iter().map(|r| r.0).collect())
+            .or(self.pdsa.take());
+        self.actions = actions.or(self.actions.take());
+        self.targets = targets.or(self.targets.take());
+        self.awards = awards.or(self.awards.take());
+        self.assigned = assigned
+            .map(|rows| rows.into_iter().map(|r| r.0).collect())
+            .or(self.assigned.take());
         Ok(())
     }
 

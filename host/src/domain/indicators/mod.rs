@@ -813,11 +813,14 @@ pub async fn compute_these(
         .collect();
     metrics.sort();
     metrics.dedup();
-    let units = compute::Units::load(db).await?;
     let mut current = compute::QuarterData::new(scope, quarter);
-    current.load(db, &formulas, &metrics).await?;
     let mut previous = compute::QuarterData::new(scope, quarter.previous());
-    previous.load(db, &formulas, &metrics).await?;
+    // Both quarters and the unit tree at once (see `QuarterData::load`).
+    let (units, (), ()) = tokio::try_join!(
+        compute::Units::load(db),
+        current.load(db, &formulas, &metrics),
+        previous.load(db, &formulas, &metrics),
+    )?;
 
     let empty = Figure {
         value: None,
