@@ -32,6 +32,7 @@ use mentortrack::domain::indicators::{self, IndicatorFigures, Scope};
 use mentortrack::domain::quarter::Quarter;
 use mentortrack::domain::reports;
 use mentortrack::plugins::{Limits, Registry, Runtime};
+use mentortrack_tests::bench::{machine, nearest_rank, peak_rss_kib, reset_peak_rss};
 use mentortrack_tests::{Engine, shared_plugin_cache};
 
 struct Settings {
@@ -71,27 +72,26 @@ fn main() {
 struct Times(Vec<f64>);
 
 impl Times {
+    fn quantile(&self, q: f64) -> f64 {
+        let mut sorted = self.0.clone();
+        sorted.sort_by(f64::total_cmp);
+        nearest_rank(&sorted, q).unwrap_or(f64::NAN)
+    }
     fn median(&self) -> f64 {
-        percentile(&self.0, 0.5)
+        self.quantile(0.5)
     }
     fn p90(&self) -> f64 {
-        percentile(&self.0, 0.9)
+        self.quantile(0.9)
     }
-}
-
-fn percentile(values: &[f64], p: f64) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((v.len() - 1) as f64 * p).round() as usize;
-    v[i.min(v.len() - 1)]
 }
 
 async fn run(settings: Settings) {
     println!("# Quarterly reports on the national data set\n");
-    println!("{}\n", machine());
+    println!(
+        "Machine: {}. SQLite runs in-process; PostgreSQL is a local server. Peak RSS is the \
+         benchmark process during the timed runs (not PostgreSQL's own processes).\n",
+        machine()
+    );
     let end = Quarter::current().previous().last_day();
     let quarter = Quarter::of(end);
     println!(
@@ -600,47 +600,4 @@ fn check(figures: &[IndicatorFigures], base: &Baseline, what: &str) {
         }
     }
     assert!(checked >= 32, "{what}: only {checked} figures checked");
-}
-
-// ---------------------------------------------------------------------------------------------
-// The machine
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let load: Vec<&str> = load.split_whitespace().take(3).collect();
-    format!(
-        "Machine: {cores} cores ({cpu}); load average at start {}. SQLite runs in-process; \
-         PostgreSQL is a local server. Peak RSS is the benchmark process during the timed \
-         runs (not PostgreSQL's own processes).",
-        load.join(" ")
-    )
-}
-
-/// Resets the peak resident set size the kernel reports (Linux).
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }

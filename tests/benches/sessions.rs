@@ -25,6 +25,7 @@ use axum::routing::post;
 use mentortrack::db::Db;
 use mentortrack::domain::scoring;
 use mentortrack::domain::sessions::{self, SessionInput};
+use mentortrack_tests::bench::{machine, nearest_rank, peak_rss_kib, reset_peak_rss};
 use mentortrack_tests::{Engine, Fixture, TestApp};
 use serde_json::{Value, json};
 
@@ -76,7 +77,12 @@ fn main() {
 
 async fn run(settings: Settings) {
     println!("# Sessions load benchmark\n");
-    println!("{}\n", machine());
+    println!(
+        "Machine: {}. Server, database (SQLite in-process; PostgreSQL a local server) and load \
+         generator share these cores. Peak RSS is the whole benchmark process (server and load \
+         generator; not PostgreSQL's own processes), reset before each block.\n",
+        machine()
+    );
     println!(
         "{CLIENTS} concurrent clients, each posting sessions back to back: {MENTEES} mentees, \
          each observed on the AMTSL drill (15 items) and scored by its plugin. {} repetitions; \
@@ -148,9 +154,9 @@ async fn bench_engine(engine: Engine, settings: &Settings) {
             ratio
                 .map(|r| format!("{:.0} %", r * 100.0))
                 .unwrap_or("—".into()),
-            percentile(&p.latencies_us, 0.50) / 1000.0,
-            percentile(&p.latencies_us, 0.99) / 1000.0,
-            percentile(&p.latencies_us, 1.0) / 1000.0,
+            ms(&p.latencies_us, 0.50),
+            ms(&p.latencies_us, 0.99),
+            ms(&p.latencies_us, 1.0),
             p.latencies_us.len(),
             p.errors,
             p.peak_rss_kib as f64 / 1024.0,
@@ -183,12 +189,9 @@ fn summarise(reps: &[Phase]) -> Phase {
     }
 }
 
-fn percentile(sorted: &[u64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
-    sorted[i.min(sorted.len() - 1)] as f64
+/// The `q` quantile of sorted latencies in µs, in ms.
+fn ms(sorted_us: &[u64], q: f64) -> f64 {
+    nearest_rank(sorted_us, q).map_or(f64::NAN, |us| us as f64 / 1000.0)
 }
 
 /// `CLIENTS` clients posting fresh sessions back to back for `duration`.
@@ -252,24 +255,6 @@ async fn load(
     phase.latencies_us.sort_unstable();
     phase.peak_rss_kib = peak_rss_kib();
     phase
-}
-
-/// Resets the kernel's high-water mark of this process's resident memory, so each block
-/// reports its own peak.
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// More providers at party A's facility, so each session has `MENTEES` mentees.
@@ -457,28 +442,4 @@ async fn bare_insert(
     }
     tx.commit().await.map_err(fail)?;
     Ok(StatusCode::CREATED)
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let load: Vec<&str> = load.split_whitespace().take(3).collect();
-    format!(
-        "Machine: {cores} cores ({cpu}); load average at start {}. Server, database \
-         (SQLite in-process; PostgreSQL a local server) and load generator share these cores. \
-         Peak RSS is the whole benchmark process (server and load generator; not PostgreSQL's \
-         own processes), reset before each block.",
-        load.join(" ")
-    )
 }

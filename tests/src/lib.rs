@@ -6,6 +6,7 @@
 //! databases; without it the PostgreSQL half reports itself skipped, and fails instead when
 //! `MENTORTRACK_REQUIRE_POSTGRES` is set (as `tests/run.sh` and CI do).
 
+pub mod bench;
 pub mod checklists;
 pub mod webdriver;
 
