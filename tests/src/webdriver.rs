@@ -1,7 +1,7 @@
 //! A minimal W3C WebDriver client, just enough for our end-to-end browser
 //! tests: it starts `chromedriver`, opens a headless Chromium session with a
 //! phone-sized window, and offers navigation, CSS lookups, clicks, typing,
-//! `<select>` handling and screenshots.
+//! `<select>` handling, screenshots and the files the browser downloads.
 //!
 //! We deliberately do not depend on fantoccini/thirtyfour: the protocol is a
 //! handful of JSON-over-HTTP calls (<https://www.w3.org/TR/webdriver2/>).
@@ -51,6 +51,8 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 const PAGE_LOAD_TIMEOUT_MS: u64 = 60_000;
 /// Poll interval of [`Browser::wait_for`].
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// What Chromium names a download until it is complete.
+const PARTIAL_DOWNLOAD: &str = ".crdownload";
 
 /// Path of the chromedriver binary (`MENTORTRACK_CHROMEDRIVER` or the default).
 pub fn chromedriver_path() -> PathBuf {
@@ -122,8 +124,8 @@ pub struct Browser {
     /// `close()` and `Drop` first delete the session, so the browser quits
     /// cleanly before its profile dir is removed.
     driver: tokio::process::Child,
-    /// Holds the Chromium profile and chromedriver's log; removed on drop.
-    /// Declared after `driver` so the driver is killed first.
+    /// Holds the Chromium profile, its downloads and chromedriver's log;
+    /// removed on drop. Declared after `driver` so the driver is killed first.
     dir: TempDir,
     closed: bool,
 }
@@ -149,7 +151,10 @@ impl Browser {
 
         let dir = TempDir::new("mentortrack-webdriver")?;
         let profile = dir.path().join("profile");
-        std::fs::create_dir(&profile).with_context(|| format!("creating {}", profile.display()))?;
+        let downloads = dir.path().join("downloads");
+        for d in [&profile, &downloads] {
+            std::fs::create_dir(d).with_context(|| format!("creating {}", d.display()))?;
+        }
         let log_path = dir.path().join("chromedriver.log");
 
         let http = reqwest::Client::builder()
@@ -183,7 +188,7 @@ impl Browser {
             closed: false,
         };
         browser
-            .start_session(&chromium_bin, &profile)
+            .start_session(&chromium_bin, &profile, &downloads)
             .await
             .map_err(|e| {
                 eprintln!(
@@ -222,7 +227,12 @@ impl Browser {
         }
     }
 
-    async fn start_session(&mut self, chromium: &Path, profile: &Path) -> Result<()> {
+    async fn start_session(
+        &mut self,
+        chromium: &Path,
+        profile: &Path,
+        downloads: &Path,
+    ) -> Result<()> {
         let caps = json!({
             "capabilities": {
                 "alwaysMatch": {
@@ -248,6 +258,16 @@ impl Browser {
                             format!("--user-data-dir={}", profile.display()),
                             format!("--window-size={WINDOW_WIDTH},{WINDOW_HEIGHT}"),
                         ],
+                        // Save downloads without asking, where
+                        // `wait_for_download` looks; headless Chromium
+                        // honours these since its "new" headless mode.
+                        // Several downloads from one page are allowed.
+                        "prefs": {
+                            "download.default_directory": downloads.display().to_string(),
+                            "download.prompt_for_download": false,
+                            "download.directory_upgrade": true,
+                            "profile.default_content_setting_values.automatic_downloads": 1,
+                        },
                         // Headless Chromium will not make a window narrower
                         // than 500 px, so emulate the phone's viewport too
                         // (this also turns on touch and the mobile layout
@@ -423,6 +443,35 @@ impl Browser {
             .await
             .context("taking a screenshot")?;
         decode_png(v)
+    }
+
+    /// The directory Chromium saves downloads in, without asking: a fresh
+    /// one per browser, removed with it.
+    pub fn download_dir(&self) -> PathBuf {
+        self.dir.path().join("downloads")
+    }
+
+    /// Waits until the download named `name` is complete in
+    /// [`Browser::download_dir`] (the file is there and no partial
+    /// `.crdownload` is left) and returns its bytes.
+    pub async fn wait_for_download(&self, name: &str, timeout: Duration) -> Result<Vec<u8>> {
+        let dir = self.download_dir();
+        let path = dir.join(name);
+        let deadline = Instant::now() + timeout;
+        loop {
+            let listed = list_dir(&dir)?;
+            let partial = listed.iter().any(|f| f.ends_with(PARTIAL_DOWNLOAD));
+            if !partial && listed.iter().any(|f| f == name) {
+                return std::fs::read(&path).with_context(|| format!("reading {}", path.display()));
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "timed out after {timeout:?} waiting for the download {name:?} in {}; it holds {listed:?}",
+                    dir.display()
+                );
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
     }
 
     /// Deletes the session and stops chromedriver (and with it Chromium).
@@ -714,6 +763,17 @@ fn decode_png(v: Value) -> Result<Vec<u8>> {
         bail!("screenshot is not a PNG ({} bytes)", png.len());
     }
     Ok(png)
+}
+
+/// The names of the files in `dir`, sorted.
+fn list_dir(dir: &Path) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    Ok(names)
 }
 
 /// Escapes a string for use inside a double-quoted CSS string.

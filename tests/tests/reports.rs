@@ -2,13 +2,19 @@
 //! with a comment → resubmitted → approved, the freeze of approved figures (and the notice when
 //! the data change afterwards), optimistic concurrency on the narrative, bad input, who may do
 //! what (another partner's report is 404, a mentor reads but cannot submit), the status grid
-//! across partners, the programme view and the audit trail.
+//! across partners, the programme view and the audit trail; in Chromium, the manager's review
+//! down to downloading the approved report's CSV, XLSX and DHIS2 files.
 
+use std::io::Cursor;
+
+use anyhow::{Context, anyhow, ensure};
+use calamine::{Reader, Xlsx, open_workbook_from_rs};
 use mentortrack::domain::quarter::Quarter;
 use mentortrack::domain::reports::{self, ReportFilter};
 use mentortrack_tests::webdriver::Browser;
 use mentortrack_tests::{Api, Engine, Fixture, PASSWORD, TestApp, engine_tests, texts};
 use reqwest::Method;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 fn quarter() -> String {
@@ -687,8 +693,42 @@ engine_tests! {
 
 const WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 
+/// The DHIS2 UIDs the browser test maps A's facility and the SESSIONS indicator to.
+const DHIS2_FACILITY: &str = "ouKibuye001";
+const DHIS2_SESSIONS: &str = "deSESSION01";
+
+/// The DHIS2 mapping an admin keeps: SESSIONS and A's facility mapped, MENTEES left unmapped,
+/// so the DHIS2 download holds SESSIONS' value at A's facility and nothing else.
+async fn dhis2_mapping(app: &TestApp, f: &Fixture) {
+    let admin = app.api(&f.admin).await;
+    let (s, listed) = get(&admin, "/api/v1/dhis2/data-elements").await;
+    assert_eq!(s, 200, "{listed}");
+    let sessions = listed
+        .as_array()
+        .and_then(|a| a.iter().find(|m| m["code"] == "SESSIONS"))
+        .and_then(|m| m["indicator_id"].as_i64())
+        .expect("the SESSIONS indicator");
+    let (s, body) = send(
+        &admin,
+        Method::PUT,
+        &format!("/api/v1/dhis2/data-elements/{sessions}"),
+        json!({ "data_element": DHIS2_SESSIONS }),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = send(
+        &admin,
+        Method::PUT,
+        &format!("/api/v1/dhis2/org-units/{}", f.a.facility.id),
+        json!({ "dhis2_uid": DHIS2_FACILITY }),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+}
+
 /// In headless Chromium on a phone-sized screen: the manager finds the submitted report in the
-/// status grid, returns it with a comment, and approves the resubmission.
+/// status grid, returns it with a comment, approves the resubmission, and downloads its CSV,
+/// XLSX and DHIS2 files.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_reviews_a_report_in_a_browser() -> anyhow::Result<()> {
     let Some(browser) = Browser::launch_or_skip("a_manager_reviews_a_report_in_a_browser").await?
@@ -698,6 +738,7 @@ async fn a_manager_reviews_a_report_in_a_browser() -> anyhow::Result<()> {
     let app = TestApp::spawn(Engine::Sqlite).await;
     let f = app.seed_with_sessions().await;
     catalogue(&app, &f).await;
+    dhis2_mapping(&app, &f).await;
     let result = review(&browser, &app, &f).await;
     if let Ok(png) = browser.screenshot_png().await {
         let name = if result.is_err() {
@@ -760,6 +801,10 @@ async fn review(browser: &Browser, app: &TestApp, f: &Fixture) -> anyhow::Result
         )
         .await?;
     assert_ne!(radius, json!("0px"), "the report stylesheet is not applied");
+    // Not approved yet: the figures download, the DHIS2 document does not.
+    browser.find("#downloads a#export-csv").await?;
+    browser.find("#downloads #dhis2-not-approved").await?;
+    assert!(browser.find_all("a#export-dhis2").await?.is_empty());
 
     browser.find("#return-report").await?.click().await?;
     browser.wait_for("#return-form", WAIT).await?;
@@ -807,6 +852,211 @@ async fn review(browser: &Browser, app: &TestApp, f: &Fixture) -> anyhow::Result
     assert_eq!(
         comment.text().await?,
         "Add the number of providers mentored per district."
+    );
+    download_exports(browser, f, &q).await
+}
+
+/// A figure as the report page shows it (`3`, `2.5`, `40%`; `–` for none), as a number. A
+/// fraction under it (`12 / 20`) is left aside.
+fn shown_number(text: &str) -> anyhow::Result<Option<f64>> {
+    let shown = text.lines().next().unwrap_or_default().trim();
+    if shown == "–" {
+        return Ok(None);
+    }
+    let number = shown
+        .trim_end_matches('%')
+        .parse()
+        .with_context(|| format!("the page shows {text:?}, not a number"))?;
+    Ok(Some(number))
+}
+
+/// A value in a file is the one the page shows, which rounds to a decimal (two for ratios).
+fn as_shown(file: Option<f64>, page: Option<f64>) -> bool {
+    match (file, page) {
+        (Some(f), Some(p)) => (f - p).abs() <= 0.05 + 1e-9,
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// Each indicator's total this quarter as the report page shows it, in the page's order.
+async fn shown_totals(browser: &Browser) -> anyhow::Result<Vec<(String, Option<f64>)>> {
+    let mut totals = Vec::new();
+    for row in browser.find_all("#figures tbody tr[data-code]").await? {
+        let code = row
+            .attr("data-code")
+            .await?
+            .ok_or_else(|| anyhow!("a figure row without its code"))?;
+        let current = row.find("td.current").await?.text().await?;
+        totals.push((code, shown_number(&current)?));
+    }
+    ensure!(!totals.is_empty(), "the page shows no figures");
+    Ok(totals)
+}
+
+/// An indicator's value at a facility as the report page shows it.
+async fn shown_at(browser: &Browser, code: &str, facility: &str) -> anyhow::Result<Option<f64>> {
+    for row in browser
+        .find_all(&format!("#ind-{code} table.facilities tbody tr"))
+        .await?
+    {
+        let cells = row.find_all("td").await?;
+        if let [name, value, ..] = cells.as_slice()
+            && name.text().await? == facility
+        {
+            return shown_number(&value.text().await?);
+        }
+    }
+    Err(anyhow!("{code}: the page has no row for {facility}"))
+}
+
+/// A figure row of a downloaded export, in either format: the columns checked against the
+/// page (the others are the exports tests' business).
+#[derive(Debug, Deserialize)]
+struct FigureRow {
+    indicator_code: String,
+    disaggregation: String,
+    breakdown_key: Option<String>,
+    value: Option<f64>,
+    report_status: String,
+}
+
+/// The row of an indicator's total (no facility) or of its value at a facility.
+fn figure<'a>(rows: &'a [FigureRow], code: &str, facility: Option<i64>) -> Option<&'a FigureRow> {
+    let key = facility.map(|id| id.to_string());
+    let dimension = if key.is_some() { "facility" } else { "total" };
+    rows.iter().find(|r| {
+        r.indicator_code == code && r.disaggregation == dimension && r.breakdown_key == key
+    })
+}
+
+fn csv_figures(bytes: &[u8]) -> anyhow::Result<Vec<FigureRow>> {
+    let rows = csv::Reader::from_reader(bytes)
+        .deserialize()
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+fn xlsx_figures(bytes: &[u8]) -> anyhow::Result<Vec<FigureRow>> {
+    let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes.to_vec()))?;
+    let sheet = book.worksheet_range("Figures")?;
+    let rows = sheet.deserialize()?.collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// What the approved report's page shows, to check the downloads against.
+struct Page {
+    /// Each indicator's total, in the page's order.
+    totals: Vec<(String, Option<f64>)>,
+    /// SESSIONS' and MENTEES' values at A's facility.
+    at_facility: Vec<(&'static str, Option<f64>)>,
+    facility: i64,
+}
+
+/// A downloaded file's figures are the ones the page shows: the same indicators in the same
+/// order, the same totals, the same values at A's facility, all of the approved report.
+fn check_figures(what: &str, rows: &[FigureRow], page: &Page) -> anyhow::Result<()> {
+    let totals: Vec<&FigureRow> = rows
+        .iter()
+        .filter(|r| r.disaggregation == "total")
+        .collect();
+    let codes: Vec<&str> = totals.iter().map(|r| r.indicator_code.as_str()).collect();
+    let shown: Vec<&str> = page.totals.iter().map(|(c, _)| c.as_str()).collect();
+    ensure!(
+        codes == shown,
+        "{what} holds the indicators {codes:?}, the page shows {shown:?}"
+    );
+    for (row, (code, value)) in totals.iter().zip(&page.totals) {
+        ensure!(
+            as_shown(row.value, *value),
+            "{what}: {code}'s total is {:?}, the page shows {value:?}",
+            row.value
+        );
+    }
+    for (code, value) in &page.at_facility {
+        let row = figure(rows, code, Some(page.facility))
+            .ok_or_else(|| anyhow!("{what}: no row of {code} at A's facility"))?;
+        ensure!(
+            as_shown(row.value, *value),
+            "{what}: {code} at A's facility is {:?}, the page shows {value:?}",
+            row.value
+        );
+    }
+    ensure!(
+        rows.iter().all(|r| r.report_status == "approved"),
+        "{what}: rows of a report that is not approved"
+    );
+    Ok(())
+}
+
+/// Downloads the approved report's three files by clicking their links, as the manager would,
+/// and checks what Chromium saved against what the page shows.
+async fn download_exports(browser: &Browser, f: &Fixture, q: &str) -> anyhow::Result<()> {
+    let facility = &f.a.facility;
+    let mut at_facility = Vec::new();
+    for code in ["SESSIONS", "MENTEES"] {
+        at_facility.push((code, shown_at(browser, code, &facility.name).await?));
+    }
+    let page = Page {
+        totals: shown_totals(browser).await?,
+        at_facility,
+        facility: facility.id,
+    };
+    // Named after A's code and the quarter, as the server names them.
+    let stem = format!("RAM-{q}");
+
+    browser.find("a#export-csv").await?.click().await?;
+    let csv = browser
+        .wait_for_download(&format!("{stem}-report.csv"), WAIT)
+        .await?;
+    check_figures("CSV", &csv_figures(&csv)?, &page)?;
+
+    browser.find("a#export-xlsx").await?.click().await?;
+    let xlsx = browser
+        .wait_for_download(&format!("{stem}-report.xlsx"), WAIT)
+        .await?;
+    check_figures("XLSX", &xlsx_figures(&xlsx)?, &page)?;
+
+    browser.find("a#export-dhis2").await?.click().await?;
+    let doc = browser
+        .wait_for_download(&format!("{stem}-dhis2.json"), WAIT)
+        .await?;
+    let doc: Value = serde_json::from_slice(&doc).context("the DHIS2 file is not JSON")?;
+    assert_eq!(doc["period"], q);
+    // SESSIONS is mapped, and A's facility; MENTEES is not, so it is left out.
+    let values = doc["dataValues"]
+        .as_array()
+        .ok_or_else(|| anyhow!("no dataValues in {doc}"))?;
+    assert_eq!(values.len(), 1, "{doc}");
+    let value = &values[0];
+    assert_eq!(value["dataElement"], DHIS2_SESSIONS);
+    assert_eq!(value["orgUnit"], DHIS2_FACILITY);
+    assert_eq!(value["period"], q);
+    let sent = value["value"]
+        .as_str()
+        .ok_or_else(|| anyhow!("a value that is not text: {value}"))?
+        .parse()?;
+    let (_, sessions_at_a) = page.at_facility[0];
+    ensure!(
+        as_shown(Some(sent), sessions_at_a),
+        "DHIS2 gets {sent} for SESSIONS at A's facility, the page shows {sessions_at_a:?}"
+    );
+
+    // The page still shows the report, and nothing else was saved.
+    browser
+        .wait_for("#report-status[data-status=approved]", WAIT)
+        .await?;
+    let mut saved: Vec<String> = std::fs::read_dir(browser.download_dir())?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()?;
+    saved.sort();
+    assert_eq!(
+        saved,
+        [
+            format!("{stem}-dhis2.json"),
+            format!("{stem}-report.csv"),
+            format!("{stem}-report.xlsx"),
+        ]
     );
     Ok(())
 }

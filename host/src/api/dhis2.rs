@@ -10,10 +10,10 @@ use utoipa_axum::routes;
 
 use super::error::{ApiJson, ApiPath, ApiQuery, ApiResult, ApiUser, ErrorBody};
 use crate::config::AppState;
-use crate::domain::Page;
 use crate::domain::exports::dhis2::{
     self, DataElementInput, DataElementMapping, OrgUnitInput, OrgUnitMapping, OrgUnitMappingFilter,
 };
+use crate::domain::{Page, PageParams};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -67,15 +67,16 @@ async fn clear_data_element(
 
 /// Org units with the DHIS2 org unit each is, if mapped; searchable, by level, mapped or not.
 /// Admins and managers.
-#[utoipa::path(get, path = "/api/v1/dhis2/org-units", tag = "dhis2", security(("bearer" = [])), params(OrgUnitMappingFilter),
+#[utoipa::path(get, path = "/api/v1/dhis2/org-units", tag = "dhis2", security(("bearer" = [])), params(OrgUnitMappingFilter, PageParams),
     responses((status = 200, body = Page<OrgUnitMapping>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn org_units(
     State(state): State<AppState>,
     user: ApiUser,
     ApiQuery(q): ApiQuery<OrgUnitMappingFilter>,
+    ApiQuery(paging): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<OrgUnitMapping>>> {
     Ok(Json(
-        dhis2::org_unit_mappings(&state.db, &user.actor, &q).await?,
+        dhis2::org_unit_mappings(&state.db, &user.actor, &q, &paging).await?,
     ))
 }
 

@@ -66,20 +66,11 @@ pub fn dhis2_download(doc: &DataValueSet, filename: &str) -> Response {
     responses((status = 200, body = String, content_type = "text/csv", description = "Attachment `ORG-QUARTER-report.csv`"),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn report_csv(
-    State(state): State<AppState>,
+    state: State<AppState>,
     user: ApiUser,
-    ApiPath((organisation_id, quarter)): ApiPath<(i64, String)>,
+    path: ApiPath<(i64, String)>,
 ) -> ApiResult<Response> {
-    Ok(download(
-        report::export(
-            &state.db,
-            &user.actor,
-            organisation_id,
-            &quarter,
-            Format::Csv,
-        )
-        .await?,
-    ))
+    report_file(state, user, path, Format::Csv).await
 }
 
 /// A report as an XLSX workbook: a `Figures` sheet (the CSV's rows) and a `Narrative` sheet
@@ -90,20 +81,21 @@ async fn report_csv(
             description = "Attachment `ORG-QUARTER-report.xlsx`"),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn report_xlsx(
+    state: State<AppState>,
+    user: ApiUser,
+    path: ApiPath<(i64, String)>,
+) -> ApiResult<Response> {
+    report_file(state, user, path, Format::Xlsx).await
+}
+
+async fn report_file(
     State(state): State<AppState>,
     user: ApiUser,
     ApiPath((organisation_id, quarter)): ApiPath<(i64, String)>,
+    format: Format,
 ) -> ApiResult<Response> {
-    Ok(download(
-        report::export(
-            &state.db,
-            &user.actor,
-            organisation_id,
-            &quarter,
-            Format::Xlsx,
-        )
-        .await?,
-    ))
+    let file = report::export(&state.db, &user.actor, organisation_id, &quarter, format).await?;
+    Ok(download(file))
 }
 
 /// An approved report as a DHIS2 `dataValueSets` document, importable as it is (`POST
@@ -149,13 +141,11 @@ async fn report_dhis2_gaps(
     responses((status = 200, body = String, content_type = "text/csv", description = "Attachment `ORG-sessions-DATE.csv`"),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn sessions_csv(
-    State(state): State<AppState>,
+    state: State<AppState>,
     user: ApiUser,
-    ApiQuery(q): ApiQuery<SessionFilter>,
+    query: ApiQuery<SessionFilter>,
 ) -> ApiResult<Response> {
-    Ok(download(
-        records::sessions_export(&state.db, &user.actor, &q, Format::Csv).await?,
-    ))
+    sessions_file(state, user, query, Format::Csv).await
 }
 
 /// The same as an XLSX workbook with one `Sessions` sheet.
@@ -164,13 +154,21 @@ async fn sessions_csv(
             description = "Attachment `ORG-sessions-DATE.xlsx`"),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn sessions_xlsx(
+    state: State<AppState>,
+    user: ApiUser,
+    query: ApiQuery<SessionFilter>,
+) -> ApiResult<Response> {
+    sessions_file(state, user, query, Format::Xlsx).await
+}
+
+async fn sessions_file(
     State(state): State<AppState>,
     user: ApiUser,
     ApiQuery(q): ApiQuery<SessionFilter>,
+    format: Format,
 ) -> ApiResult<Response> {
-    Ok(download(
-        records::sessions_export(&state.db, &user.actor, &q, Format::Xlsx).await?,
-    ))
+    let file = records::sessions_export(&state.db, &user.actor, &q, format).await?;
+    Ok(download(file))
 }
 
 /// The trainings the caller may see, with the list's filters (paging ignored), as CSV: one row
@@ -179,13 +177,11 @@ async fn sessions_xlsx(
     responses((status = 200, body = String, content_type = "text/csv", description = "Attachment `ORG-trainings-DATE.csv`"),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn trainings_csv(
-    State(state): State<AppState>,
+    state: State<AppState>,
     user: ApiUser,
-    ApiQuery(q): ApiQuery<TrainingFilter>,
+    query: ApiQuery<TrainingFilter>,
 ) -> ApiResult<Response> {
-    Ok(download(
-        records::trainings_export(&state.db, &user.actor, &q, Format::Csv).await?,
-    ))
+    trainings_file(state, user, query, Format::Csv).await
 }
 
 /// The same as an XLSX workbook with one `Trainings` sheet.
@@ -194,11 +190,19 @@ async fn trainings_csv(
             description = "Attachment `ORG-trainings-DATE.xlsx`"),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn trainings_xlsx(
+    state: State<AppState>,
+    user: ApiUser,
+    query: ApiQuery<TrainingFilter>,
+) -> ApiResult<Response> {
+    trainings_file(state, user, query, Format::Xlsx).await
+}
+
+async fn trainings_file(
     State(state): State<AppState>,
     user: ApiUser,
     ApiQuery(q): ApiQuery<TrainingFilter>,
+    format: Format,
 ) -> ApiResult<Response> {
-    Ok(download(
-        records::trainings_export(&state.db, &user.actor, &q, Format::Xlsx).await?,
-    ))
+    let file = records::trainings_export(&state.db, &user.actor, &q, format).await?;
+    Ok(download(file))
 }

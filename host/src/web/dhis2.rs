@@ -10,15 +10,15 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::forms::choices;
+use super::forms::{choices, coded_choices, search_link};
 use super::{Choice, Ctx, FormErrors, SignedIn, render};
 use crate::authz::Actor;
 use crate::config::AppState;
-use crate::domain::Page;
 use crate::domain::exports::dhis2::{
     self, DataElementInput, OrgUnitInput, OrgUnitMapping, OrgUnitMappingFilter,
 };
 use crate::domain::org_units;
+use crate::domain::{Page, PageParams};
 use crate::error::AppError;
 
 pub fn routes() -> Router<AppState> {
@@ -56,13 +56,12 @@ impl PageQuery {
     }
 
     fn link(&self, page: i64) -> String {
-        let query: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("q", &self.q)
-            .append_pair("level", self.level())
-            .append_pair("mapped", &self.mapped)
-            .append_pair("page", &page.to_string())
-            .finish();
-        format!("/dhis2?{query}")
+        let search = [
+            ("q", self.q.as_str()),
+            ("level", self.level()),
+            ("mapped", &self.mapped),
+        ];
+        search_link("/dhis2", &search, Some(page))
     }
 }
 
@@ -108,10 +107,10 @@ impl MappingPage {
     }
 }
 
-/// A row the user submitted and that was refused: which, what was typed, why.
+/// A row the user submitted and that was refused: which, and what was typed.
 enum Refused {
-    Element(i64, DataElementInput, FormErrors),
-    Unit(i64, OrgUnitInput, FormErrors),
+    Element(i64, DataElementInput),
+    Unit(i64, OrgUnitInput),
 }
 
 async fn page(
@@ -119,7 +118,7 @@ async fn page(
     ctx: Ctx,
     actor: &Actor,
     q: PageQuery,
-    refused: Option<Refused>,
+    refused: Option<(Refused, FormErrors)>,
     saved: bool,
 ) -> Result<Response, AppError> {
     if !dhis2::may_read(actor) {
@@ -140,7 +139,7 @@ async fn page(
                 category_option_combo: m.category_option_combo.unwrap_or_default(),
                 errors: FormErrors::default(),
             };
-            if let Some(Refused::Element(id, input, errors)) = &mut refused
+            if let Some((Refused::Element(id, input), errors)) = &mut refused
                 && *id == row.indicator_id
             {
                 row.data_element = input.data_element.clone().unwrap_or_default();
@@ -158,10 +157,12 @@ async fn page(
             "no" => Some(false),
             _ => None,
         },
+    };
+    let paging = PageParams {
         page: q.page,
         per_page: Some(50),
     };
-    let page = dhis2::org_unit_mappings(&state.db, actor, &filter).await?;
+    let page = dhis2::org_unit_mappings(&state.db, actor, &filter, &paging).await?;
     let mut units: Vec<UnitRow> = page
         .items
         .iter()
@@ -177,7 +178,7 @@ async fn page(
         .collect();
     let mut status = StatusCode::OK;
     match refused {
-        Some(Refused::Unit(id, input, errors)) => {
+        Some((Refused::Unit(id, input), errors)) => {
             status = StatusCode::UNPROCESSABLE_ENTITY;
             let typed = input.dhis2_uid.unwrap_or_default();
             match units.iter_mut().find(|u| u.id == id) {
@@ -205,15 +206,10 @@ async fn page(
                 }
             }
         }
-        Some(Refused::Element(..)) => status = StatusCode::UNPROCESSABLE_ENTITY,
+        Some((Refused::Element(..), _)) => status = StatusCode::UNPROCESSABLE_ENTITY,
         None => {}
     }
-    let level_choices = choices(
-        org_units::LEVELS
-            .iter()
-            .map(|l| (l.to_string(), ctx.tk("level", l))),
-        q.level(),
-    );
+    let level_choices = coded_choices(ctx.lang, "level", &org_units::LEVELS, q.level());
     let mapped_choices = choices(
         [
             ("", ctx.t("admin.dhis2.mapped_any")),
@@ -250,109 +246,15 @@ fn id(text: &str) -> Result<i64, AppError> {
     text.parse().map_err(|_| AppError::NotFound)
 }
 
-/// Where to go back to after a change: the list as it was (every form carries it in hidden
-/// `back_*` fields), and the row changed.
+/// A row's form: the value typed (`data_element` and `category_option_combo`, or
+/// `dhis2_uid`) and, in hidden `back_*` fields, the list as it was, to go back to after the
+/// change. Clearing a row sends only the latter.
 #[derive(Deserialize, Default)]
-struct Back {
-    #[serde(default)]
-    back_q: String,
-    #[serde(default)]
-    back_level: String,
-    #[serde(default)]
-    back_mapped: String,
-    #[serde(default)]
-    back_page: String,
-}
-
-impl Back {
-    fn query(&self) -> PageQuery {
-        PageQuery {
-            q: self.back_q.clone(),
-            level: self.back_level.clone(),
-            mapped: self.back_mapped.clone(),
-            page: self.back_page.trim().parse().ok(),
-            saved: String::new(),
-        }
-    }
-
-    fn redirect(&self, anchor: &str) -> Response {
-        let q = self.query();
-        let link = q.link(q.page.unwrap_or(1).max(1));
-        Redirect::to(&format!("{link}&saved=1#{anchor}")).into_response()
-    }
-}
-
-// Forms are read field by field (no `#[serde(flatten)]`, which url-encoded forms do not
-// support for non-text fields).
-#[derive(Deserialize, Default)]
-struct ElementForm {
+struct RowForm {
     #[serde(default)]
     data_element: String,
     #[serde(default)]
     category_option_combo: String,
-    #[serde(default)]
-    back_q: String,
-    #[serde(default)]
-    back_level: String,
-    #[serde(default)]
-    back_mapped: String,
-    #[serde(default)]
-    back_page: String,
-}
-
-impl ElementForm {
-    fn back(&self) -> Back {
-        Back {
-            back_q: self.back_q.clone(),
-            back_level: self.back_level.clone(),
-            back_mapped: self.back_mapped.clone(),
-            back_page: self.back_page.clone(),
-        }
-    }
-}
-
-async fn save_element(
-    State(state): State<AppState>,
-    SignedIn { ctx, actor }: SignedIn,
-    Path(indicator): Path<String>,
-    Form(form): Form<ElementForm>,
-) -> Result<Response, AppError> {
-    let indicator = id(&indicator)?;
-    let input = DataElementInput {
-        data_element: Some(form.data_element.clone()),
-        category_option_combo: Some(form.category_option_combo.clone()),
-    };
-    match dhis2::set_data_element(&state.db, &actor, indicator, &input).await {
-        Ok(_) => Ok(form.back().redirect(&format!("de-{indicator}"))),
-        Err(e) => {
-            let errors = FormErrors::from_error(ctx.lang, e)?;
-            let refused = Refused::Element(indicator, input, errors);
-            page(
-                &state,
-                ctx,
-                &actor,
-                form.back().query(),
-                Some(refused),
-                false,
-            )
-            .await
-        }
-    }
-}
-
-async fn clear_element(
-    State(state): State<AppState>,
-    SignedIn { actor, .. }: SignedIn,
-    Path(indicator): Path<String>,
-    Form(back): Form<Back>,
-) -> Result<Response, AppError> {
-    let indicator = id(&indicator)?;
-    dhis2::clear_data_element(&state.db, &actor, indicator).await?;
-    Ok(back.redirect(&format!("de-{indicator}")))
-}
-
-#[derive(Deserialize, Default)]
-struct UnitForm {
     #[serde(default)]
     dhis2_uid: String,
     #[serde(default)]
@@ -365,38 +267,44 @@ struct UnitForm {
     back_page: String,
 }
 
-impl UnitForm {
-    fn back(&self) -> Back {
-        Back {
-            back_q: self.back_q.clone(),
-            back_level: self.back_level.clone(),
-            back_mapped: self.back_mapped.clone(),
-            back_page: self.back_page.clone(),
+impl RowForm {
+    fn query(&self) -> PageQuery {
+        PageQuery {
+            q: self.back_q.clone(),
+            level: self.back_level.clone(),
+            mapped: self.back_mapped.clone(),
+            page: self.back_page.trim().parse().ok(),
+            saved: String::new(),
         }
+    }
+
+    /// Back to the list, at the row changed, with the notice.
+    fn redirect(&self, anchor: &str) -> Response {
+        let q = self.query();
+        let link = q.link(q.page.unwrap_or(1).max(1));
+        Redirect::to(&format!("{link}&saved=1#{anchor}")).into_response()
     }
 }
 
-async fn save_unit(
-    State(state): State<AppState>,
-    SignedIn { ctx, actor }: SignedIn,
-    Path(unit): Path<String>,
-    Form(form): Form<UnitForm>,
+/// After a save: back to the list, or the page again with the refused row's errors beside it.
+async fn saved(
+    state: &AppState,
+    ctx: Ctx,
+    actor: &Actor,
+    form: &RowForm,
+    anchor: &str,
+    result: Result<(), (AppError, Refused)>,
 ) -> Result<Response, AppError> {
-    let unit = id(&unit)?;
-    let input = OrgUnitInput {
-        dhis2_uid: Some(form.dhis2_uid.clone()),
-    };
-    match dhis2::set_org_unit(&state.db, &actor, unit, &input).await {
-        Ok(_) => Ok(form.back().redirect(&format!("ou-{unit}"))),
-        Err(e) => {
+    match result {
+        Ok(()) => Ok(form.redirect(anchor)),
+        Err((e, refused)) => {
             let errors = FormErrors::from_error(ctx.lang, e)?;
-            let refused = Refused::Unit(unit, input, errors);
             page(
-                &state,
+                state,
                 ctx,
-                &actor,
-                form.back().query(),
-                Some(refused),
+                actor,
+                form.query(),
+                Some((refused, errors)),
                 false,
             )
             .await
@@ -404,13 +312,67 @@ async fn save_unit(
     }
 }
 
+async fn save_element(
+    State(state): State<AppState>,
+    SignedIn { ctx, actor }: SignedIn,
+    Path(indicator): Path<String>,
+    Form(form): Form<RowForm>,
+) -> Result<Response, AppError> {
+    let indicator = id(&indicator)?;
+    let input = DataElementInput {
+        data_element: Some(form.data_element.clone()),
+        category_option_combo: Some(form.category_option_combo.clone()),
+    };
+    let result = dhis2::set_data_element(&state.db, &actor, indicator, &input)
+        .await
+        .map(drop)
+        .map_err(|e| (e, Refused::Element(indicator, input)));
+    saved(
+        &state,
+        ctx,
+        &actor,
+        &form,
+        &format!("de-{indicator}"),
+        result,
+    )
+    .await
+}
+
+async fn save_unit(
+    State(state): State<AppState>,
+    SignedIn { ctx, actor }: SignedIn,
+    Path(unit): Path<String>,
+    Form(form): Form<RowForm>,
+) -> Result<Response, AppError> {
+    let unit = id(&unit)?;
+    let input = OrgUnitInput {
+        dhis2_uid: Some(form.dhis2_uid.clone()),
+    };
+    let result = dhis2::set_org_unit(&state.db, &actor, unit, &input)
+        .await
+        .map(drop)
+        .map_err(|e| (e, Refused::Unit(unit, input)));
+    saved(&state, ctx, &actor, &form, &format!("ou-{unit}"), result).await
+}
+
+async fn clear_element(
+    State(state): State<AppState>,
+    SignedIn { actor, .. }: SignedIn,
+    Path(indicator): Path<String>,
+    Form(form): Form<RowForm>,
+) -> Result<Response, AppError> {
+    let indicator = id(&indicator)?;
+    dhis2::clear_data_element(&state.db, &actor, indicator).await?;
+    Ok(form.redirect(&format!("de-{indicator}")))
+}
+
 async fn clear_unit(
     State(state): State<AppState>,
     SignedIn { actor, .. }: SignedIn,
     Path(unit): Path<String>,
-    Form(back): Form<Back>,
+    Form(form): Form<RowForm>,
 ) -> Result<Response, AppError> {
     let unit = id(&unit)?;
     dhis2::clear_org_unit(&state.db, &actor, unit).await?;
-    Ok(back.redirect(&format!("ou-{unit}")))
+    Ok(form.redirect(&format!("ou-{unit}")))
 }

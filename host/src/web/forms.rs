@@ -1,4 +1,5 @@
-//! Field-level errors on forms, in the user's language.
+//! Field-level errors on forms, in the user's language; choices of selects; links carrying a
+//! list's search.
 
 use crate::error::{AppError, FieldError};
 use crate::i18n::{self, Lang};
@@ -104,4 +105,15 @@ pub fn coded_choices(lang: Lang, prefix: &str, codes: &[&str], current: &str) ->
             .map(|c| (c.to_string(), i18n::t(lang, &format!("{prefix}.{c}")))),
         current,
     )
+}
+
+/// A link to `path` with a list's search (its filter form's fields) in the query string, and
+/// the page for one page of the list; without a page, the link is to all of it (a download).
+pub fn search_link(path: &str, search: &[(&str, &str)], page: Option<i64>) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.extend_pairs(search);
+    if let Some(page) = page {
+        query.append_pair("page", &page.to_string());
+    }
+    format!("{path}?{}", query.finish())
 }

@@ -139,7 +139,7 @@ fn status_label(ctx: &Ctx, status: &str) -> &'static str {
     ctx.tk("report.status", status)
 }
 
-fn org_id(text: &str) -> Result<i64, AppError> {
+pub(super) fn org_id(text: &str) -> Result<i64, AppError> {
     text.parse().map_err(|_| AppError::NotFound)
 }
 

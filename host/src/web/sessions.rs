@@ -22,7 +22,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::checklist_form::{ChecklistForm, Typed};
-use super::forms::{choices, coded_choices, parse_id};
+use super::forms::{choices, coded_choices, parse_id, search_link};
 use super::{Choice, Ctx, FormErrors, SignedIn, checklist_form, render};
 use crate::authz::{Actor, Role};
 use crate::config::AppState;
@@ -100,8 +100,10 @@ fn status_of(errors: &[FieldError], scoring_failed: bool) -> StatusCode {
 // ---------------------------------------------------------------------------------------------
 // The list
 
+/// The list's search as its filter form sends it; the downloads take the same, so a
+/// download link carries the page's filters unchanged.
 #[derive(Deserialize, Default, Clone)]
-struct ListQuery {
+pub(super) struct ListQuery {
     #[serde(default)]
     facility_id: String,
     #[serde(default)]
@@ -114,6 +116,35 @@ struct ListQuery {
     #[serde(default)]
     status: String,
     page: Option<i64>,
+}
+
+impl ListQuery {
+    pub(super) fn filter(&self) -> SessionFilter {
+        let (plugin_key, checklist_id) = match self.checklist.split_once(':') {
+            Some((k, c)) => (Some(k.to_string()), Some(c.to_string())),
+            None => (None, None),
+        };
+        SessionFilter {
+            facility_id: self.facility_id.trim().parse().ok(),
+            checklist_id,
+            plugin_key,
+            from: Some(self.from.clone()),
+            to: Some(self.to.clone()),
+            status: Some(self.status.clone()),
+            ..Default::default()
+        }
+    }
+
+    fn link(&self, path: &str, page: Option<i64>) -> String {
+        let search = [
+            ("facility_id", self.facility_id.as_str()),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("checklist", &self.checklist),
+            ("status", &self.status),
+        ];
+        search_link(path, &search, page)
+    }
 }
 
 #[derive(Template)]
@@ -132,27 +163,12 @@ struct ListPage {
 impl ListPage {
     /// Query string of this search at another page number.
     fn page_link(&self, page: i64) -> String {
-        let query: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("facility_id", &self.q.facility_id)
-            .append_pair("from", &self.q.from)
-            .append_pair("to", &self.q.to)
-            .append_pair("checklist", &self.q.checklist)
-            .append_pair("status", &self.q.status)
-            .append_pair("page", &page.to_string())
-            .finish();
-        format!("/sessions?{query}")
+        self.q.link("/sessions", Some(page))
     }
 
     /// This search as a download (`csv` or `xlsx`): every page of it.
     fn export_link(&self, extension: &str) -> String {
-        let query: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("facility_id", &self.q.facility_id)
-            .append_pair("from", &self.q.from)
-            .append_pair("to", &self.q.to)
-            .append_pair("checklist", &self.q.checklist)
-            .append_pair("status", &self.q.status)
-            .finish();
-        format!("/sessions/export.{extension}?{query}")
+        self.q.link(&format!("/sessions/export.{extension}"), None)
     }
 }
 
@@ -192,19 +208,7 @@ async fn list(
     SignedIn { ctx, actor }: SignedIn,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let (plugin_key, checklist_id) = match q.checklist.split_once(':') {
-        Some((k, c)) => (Some(k.to_string()), Some(c.to_string())),
-        None => (None, None),
-    };
-    let filter = SessionFilter {
-        facility_id: q.facility_id.trim().parse().ok(),
-        checklist_id,
-        plugin_key,
-        from: Some(q.from.clone()),
-        to: Some(q.to.clone()),
-        status: Some(q.status.clone()),
-        ..Default::default()
-    };
+    let filter = q.filter();
     let paging = PageParams {
         page: q.page,
         per_page: Some(25),

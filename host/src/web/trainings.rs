@@ -20,7 +20,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::checklist_form::{self, ChecklistForm, Typed};
-use super::forms::choices;
+use super::forms::{choices, search_link};
 use super::{Choice, Ctx, FormErrors, SignedIn, render};
 use crate::authz::Actor;
 use crate::config::AppState;
@@ -143,8 +143,10 @@ async fn changeable(state: &AppState, actor: &Actor, id: &str) -> Result<Trainin
 // ---------------------------------------------------------------------------------------------
 // The list
 
+/// The list's search as its filter form sends it; the downloads take the same, so a
+/// download link carries the page's filters unchanged.
 #[derive(Deserialize, Default, Clone)]
-struct ListQuery {
+pub(super) struct ListQuery {
     #[serde(default)]
     from: String,
     #[serde(default)]
@@ -152,6 +154,26 @@ struct ListQuery {
     #[serde(default)]
     status: String,
     page: Option<i64>,
+}
+
+impl ListQuery {
+    pub(super) fn filter(&self) -> TrainingFilter {
+        TrainingFilter {
+            from: Some(self.from.clone()),
+            to: Some(self.to.clone()),
+            status: Some(self.status.clone()),
+            ..Default::default()
+        }
+    }
+
+    fn link(&self, path: &str, page: Option<i64>) -> String {
+        let search = [
+            ("from", self.from.as_str()),
+            ("to", &self.to),
+            ("status", &self.status),
+        ];
+        search_link(path, &search, page)
+    }
 }
 
 struct ListRow {
@@ -180,23 +202,12 @@ struct ListPage {
 
 impl ListPage {
     fn page_link(&self, page: i64) -> String {
-        let query: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("from", &self.q.from)
-            .append_pair("to", &self.q.to)
-            .append_pair("status", &self.q.status)
-            .append_pair("page", &page.to_string())
-            .finish();
-        format!("/trainings?{query}")
+        self.q.link("/trainings", Some(page))
     }
 
     /// This search as a download (`csv` or `xlsx`): every page of it.
     fn export_link(&self, extension: &str) -> String {
-        let query: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("from", &self.q.from)
-            .append_pair("to", &self.q.to)
-            .append_pair("status", &self.q.status)
-            .finish();
-        format!("/trainings/export.{extension}?{query}")
+        self.q.link(&format!("/trainings/export.{extension}"), None)
     }
 }
 
@@ -213,12 +224,7 @@ async fn list(
     SignedIn { ctx, actor }: SignedIn,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let filter = TrainingFilter {
-        from: Some(q.from.clone()),
-        to: Some(q.to.clone()),
-        status: Some(q.status.clone()),
-        ..Default::default()
-    };
+    let filter = q.filter();
     let paging = PageParams {
         page: q.page,
         per_page: Some(25),

@@ -22,7 +22,7 @@ use sqlx::FromRow;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::authz::Actor;
-use crate::db::{Db, is_unique_violation};
+use crate::db::{Db, Tx, is_unique_violation};
 use crate::domain::reports::{self, Report};
 use crate::domain::{Page, PageParams, audit, indicators, like_pattern, org_units};
 use crate::error::{AppError, AppResult, Validator};
@@ -171,15 +171,6 @@ async fn data_element(db: &Db, indicator_id: i64) -> AppResult<DataElementMappin
     row.map(DataElementMapping::from).ok_or(AppError::NotFound)
 }
 
-/// What the audit log keeps of a data element mapping.
-#[derive(Serialize)]
-struct DataElementSnapshot<'a> {
-    indicator_id: i64,
-    indicator_code: &'a str,
-    data_element: &'a str,
-    category_option_combo: Option<&'a str>,
-}
-
 /// Maps an indicator to a data element (and category option combo), replacing any mapping.
 pub async fn set_data_element(
     db: &Db,
@@ -187,136 +178,22 @@ pub async fn set_data_element(
     indicator_id: i64,
     input: &DataElementInput,
 ) -> AppResult<DataElementMapping> {
-    check_write(actor)?;
-    let indicator = indicators::find(db, indicator_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let mut v = Validator::new();
-    let element = required_uid(&mut v, "data_element", input.data_element.as_deref());
-    let combo = uid(
-        &mut v,
-        "category_option_combo",
-        input.category_option_combo.as_deref(),
-    );
-    v.finish()?;
-
-    let now = crate::time::now();
-    let mut tx = db.begin().await?;
-    let taken: Option<String> = sqlx::query_scalar(
-        "SELECT i.code FROM dhis2_data_elements d JOIN indicators i ON i.id = d.indicator_id
-         WHERE d.data_element = $1 AND COALESCE(d.category_option_combo, '') = $2
-           AND d.indicator_id <> $3",
-    )
-    .bind(&element)
-    .bind(combo.as_deref().unwrap_or(""))
-    .bind(indicator.id)
-    .fetch_optional(&mut *tx)
+    set::<DataElements>(db, actor, indicator_id, |v| {
+        let element = required_uid(v, "data_element", input.data_element.as_deref());
+        let combo = uid(
+            v,
+            "category_option_combo",
+            input.category_option_combo.as_deref(),
+        );
+        (element, combo)
+    })
     .await?;
-    let element_taken = |other: &str| {
-        AppError::field(
-            "data_element",
-            "taken",
-            format!("indicator {other} already feeds this data element and category option combo"),
-        )
-    };
-    if let Some(other) = taken {
-        return Err(element_taken(&other));
-    }
-    let before: Option<(String, Option<String>)> = sqlx::query_as(
-        "SELECT data_element, category_option_combo FROM dhis2_data_elements
-         WHERE indicator_id = $1",
-    )
-    .bind(indicator.id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if before.as_ref() == Some(&(element.clone(), combo.clone())) {
-        // Nothing changes; nothing to audit.
-        drop(tx);
-        return data_element(db, indicator.id).await;
-    }
-    let written = sqlx::query(
-        "INSERT INTO dhis2_data_elements (indicator_id, data_element, category_option_combo, updated_at)
-         VALUES ($1, $2, $3, $4)
-         ON CONFLICT (indicator_id) DO UPDATE SET data_element = excluded.data_element,
-             category_option_combo = excluded.category_option_combo, updated_at = excluded.updated_at",
-    )
-    .bind(indicator.id)
-    .bind(&element)
-    .bind(&combo)
-    .bind(&now)
-    .execute(&mut *tx)
-    .await;
-    match written {
-        Err(e) if is_unique_violation(&e) => return Err(element_taken("another")),
-        written => written?,
-    };
-    audit::record(
-        &mut tx,
-        Some(actor),
-        None,
-        if before.is_some() { "edit" } else { "create" },
-        "dhis2_data_element",
-        indicator.id,
-        before
-            .as_ref()
-            .map(|(e, c)| DataElementSnapshot {
-                indicator_id: indicator.id,
-                indicator_code: &indicator.code,
-                data_element: e,
-                category_option_combo: c.as_deref(),
-            })
-            .as_ref(),
-        Some(&DataElementSnapshot {
-            indicator_id: indicator.id,
-            indicator_code: &indicator.code,
-            data_element: &element,
-            category_option_combo: combo.as_deref(),
-        }),
-    )
-    .await?;
-    tx.commit().await?;
-    data_element(db, indicator.id).await
+    data_element(db, indicator_id).await
 }
 
 /// Removes an indicator's mapping; an unmapped indicator stays unmapped (no change, no audit).
 pub async fn clear_data_element(db: &Db, actor: &Actor, indicator_id: i64) -> AppResult<()> {
-    check_write(actor)?;
-    let indicator = indicators::find(db, indicator_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let mut tx = db.begin().await?;
-    let before: Option<(String, Option<String>)> = sqlx::query_as(
-        "SELECT data_element, category_option_combo FROM dhis2_data_elements
-         WHERE indicator_id = $1",
-    )
-    .bind(indicator.id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((element, combo)) = before else {
-        return Ok(());
-    };
-    sqlx::query("DELETE FROM dhis2_data_elements WHERE indicator_id = $1")
-        .bind(indicator.id)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(
-        &mut tx,
-        Some(actor),
-        None,
-        "delete",
-        "dhis2_data_element",
-        indicator.id,
-        Some(&DataElementSnapshot {
-            indicator_id: indicator.id,
-            indicator_code: &indicator.code,
-            data_element: &element,
-            category_option_combo: combo.as_deref(),
-        }),
-        None::<&()>,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    clear::<DataElements>(db, actor, indicator_id).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -359,10 +236,6 @@ pub struct OrgUnitMappingFilter {
     pub level: Option<String>,
     /// Only mapped (`true`) or only unmapped (`false`) org units.
     pub mapped: Option<bool>,
-    /// 1-based page number.
-    pub page: Option<i64>,
-    /// Items per page, at most 200.
-    pub per_page: Option<i64>,
 }
 
 /// A DHIS2 org unit mapping as a form or API body gives it.
@@ -372,10 +245,12 @@ pub struct OrgUnitInput {
     pub dhis2_uid: Option<String>,
 }
 
+/// Org units by name with their mapping, 50 to a page unless asked otherwise.
 pub async fn org_unit_mappings(
     db: &Db,
     actor: &Actor,
     filter: &OrgUnitMappingFilter,
+    page: &PageParams,
 ) -> AppResult<Page<OrgUnitMapping>> {
     check_read(actor)?;
     let level = filter
@@ -392,11 +267,7 @@ pub async fn org_unit_mappings(
             format!("must be one of {}", org_units::LEVELS.join(", ")),
         ));
     }
-    let (page, per_page, offset) = PageParams {
-        page: filter.page,
-        per_page: filter.per_page,
-    }
-    .resolve(50);
+    let (page, per_page, offset) = page.resolve(50);
     let pattern = like_pattern(filter.q.as_deref());
     let mapped = filter.mapped.map(i64::from);
     let items = sqlx::query_as(concat!(
@@ -436,21 +307,6 @@ async fn org_unit_mapping(db: &Db, org_unit_id: i64) -> AppResult<OrgUnitMapping
         .ok_or(AppError::NotFound)
 }
 
-#[derive(Serialize)]
-struct OrgUnitSnapshot<'a> {
-    org_unit_id: i64,
-    org_unit_code: &'a str,
-    dhis2_uid: &'a str,
-}
-
-fn uid_taken(other: &str) -> AppError {
-    AppError::field(
-        "dhis2_uid",
-        "taken",
-        format!("this DHIS2 org unit is already mapped to {other}"),
-    )
-}
-
 /// Maps an org unit to a DHIS2 org unit, replacing any mapping.
 pub async fn set_org_unit(
     db: &Db,
@@ -458,114 +314,304 @@ pub async fn set_org_unit(
     org_unit_id: i64,
     input: &OrgUnitInput,
 ) -> AppResult<OrgUnitMapping> {
+    set::<OrgUnits>(db, actor, org_unit_id, |v| {
+        required_uid(v, "dhis2_uid", input.dhis2_uid.as_deref())
+    })
+    .await?;
+    org_unit_mapping(db, org_unit_id).await
+}
+
+/// Removes an org unit's mapping; an unmapped one stays unmapped (no change, no audit).
+pub async fn clear_org_unit(db: &Db, actor: &Actor, org_unit_id: i64) -> AppResult<()> {
+    clear::<OrgUnits>(db, actor, org_unit_id).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing either mapping
+
+/// What a mapping row belongs to (an indicator or an org unit), as the audit log names it.
+struct Target {
+    id: i64,
+    code: String,
+}
+
+/// One of the two mappings. Both follow the same rules, written once in [`set`] and
+/// [`clear`]: a value another row holds is refused, an unchanged value writes nothing, and
+/// every change is audited with before and after in its own transaction. What differs is the
+/// table, its value columns, and the words of the audit entry and of the refusal.
+trait MappingTable {
+    /// The audit log's entity.
+    const ENTITY: &'static str;
+    /// The holder named when the unique index refused a write that another admin's beat.
+    const ANOTHER: &'static str;
+    /// The mapped value, as stored.
+    type Value: PartialEq + Send + Sync;
+
+    async fn target(db: &Db, id: i64) -> AppResult<Option<Target>>;
+    /// The field error for a value `holder` already has.
+    fn taken(holder: &str) -> AppError;
+    /// What the audit log keeps of a value.
+    fn snapshot<'a>(target: &'a Target, value: &'a Self::Value) -> impl Serialize + 'a;
+    /// The other target that has the value, if one does.
+    async fn holder(tx: &mut Tx, target: i64, value: &Self::Value) -> AppResult<Option<String>>;
+    async fn stored(tx: &mut Tx, target: i64) -> AppResult<Option<Self::Value>>;
+    /// Inserts or replaces the target's row; the unique index's refusal is the caller's to name.
+    async fn upsert(
+        tx: &mut Tx,
+        target: i64,
+        value: &Self::Value,
+        now: &str,
+    ) -> Result<(), sqlx::Error>;
+    async fn delete(tx: &mut Tx, target: i64) -> AppResult<()>;
+}
+
+/// Maps a target to the value `read` validates from the input, replacing any mapping.
+async fn set<M: MappingTable>(
+    db: &Db,
+    actor: &Actor,
+    target: i64,
+    read: impl FnOnce(&mut Validator) -> M::Value,
+) -> AppResult<()> {
     check_write(actor)?;
-    let unit = org_units::find(db, org_unit_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let target = M::target(db, target).await?.ok_or(AppError::NotFound)?;
     let mut v = Validator::new();
-    let dhis2_uid = required_uid(&mut v, "dhis2_uid", input.dhis2_uid.as_deref());
+    let value = read(&mut v);
     v.finish()?;
 
     let now = crate::time::now();
     let mut tx = db.begin().await?;
-    let taken: Option<String> = sqlx::query_scalar(
-        "SELECT u.name FROM dhis2_org_units m JOIN org_units u ON u.id = m.org_unit_id
-         WHERE m.dhis2_uid = $1 AND m.org_unit_id <> $2",
-    )
-    .bind(&dhis2_uid)
-    .bind(unit.id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some(other) = taken {
-        return Err(uid_taken(&other));
+    if let Some(holder) = M::holder(&mut tx, target.id, &value).await? {
+        return Err(M::taken(&holder));
     }
-    let before: Option<String> =
-        sqlx::query_scalar("SELECT dhis2_uid FROM dhis2_org_units WHERE org_unit_id = $1")
-            .bind(unit.id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if before.as_deref() == Some(dhis2_uid.as_str()) {
-        drop(tx);
-        return org_unit_mapping(db, unit.id).await;
+    let before = M::stored(&mut tx, target.id).await?;
+    if before.as_ref() == Some(&value) {
+        // Nothing changes; nothing to audit.
+        return Ok(());
     }
-    let written = sqlx::query(
-        "INSERT INTO dhis2_org_units (org_unit_id, dhis2_uid, updated_at) VALUES ($1, $2, $3)
-         ON CONFLICT (org_unit_id) DO UPDATE SET dhis2_uid = excluded.dhis2_uid,
-             updated_at = excluded.updated_at",
-    )
-    .bind(unit.id)
-    .bind(&dhis2_uid)
-    .bind(&now)
-    .execute(&mut *tx)
-    .await;
-    match written {
-        Ok(_) => {}
-        // Another admin mapped the same UID a moment ago (PostgreSQL; SQLite has one writer).
-        Err(e) if is_unique_violation(&e) => return Err(uid_taken("another org unit")),
-        Err(e) => return Err(e.into()),
+    match M::upsert(&mut tx, target.id, &value, &now).await {
+        // Another admin mapped the same value a moment ago (PostgreSQL; SQLite has one writer).
+        Err(e) if is_unique_violation(&e) => return Err(M::taken(M::ANOTHER)),
+        written => written?,
     }
     audit::record(
         &mut tx,
         Some(actor),
         None,
         if before.is_some() { "edit" } else { "create" },
-        "dhis2_org_unit",
-        unit.id,
-        before
-            .as_deref()
-            .map(|b| OrgUnitSnapshot {
-                org_unit_id: unit.id,
-                org_unit_code: &unit.code,
-                dhis2_uid: b,
-            })
-            .as_ref(),
-        Some(&OrgUnitSnapshot {
-            org_unit_id: unit.id,
-            org_unit_code: &unit.code,
-            dhis2_uid: &dhis2_uid,
-        }),
+        M::ENTITY,
+        target.id,
+        before.as_ref().map(|b| M::snapshot(&target, b)).as_ref(),
+        Some(&M::snapshot(&target, &value)),
     )
     .await?;
     tx.commit().await?;
-    org_unit_mapping(db, unit.id).await
+    Ok(())
 }
 
-/// Removes an org unit's mapping; an unmapped one stays unmapped (no change, no audit).
-pub async fn clear_org_unit(db: &Db, actor: &Actor, org_unit_id: i64) -> AppResult<()> {
+/// Removes a target's mapping; an unmapped target stays unmapped (no change, no audit).
+async fn clear<M: MappingTable>(db: &Db, actor: &Actor, target: i64) -> AppResult<()> {
     check_write(actor)?;
-    let unit = org_units::find(db, org_unit_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let target = M::target(db, target).await?.ok_or(AppError::NotFound)?;
     let mut tx = db.begin().await?;
-    let before: Option<String> =
-        sqlx::query_scalar("SELECT dhis2_uid FROM dhis2_org_units WHERE org_unit_id = $1")
-            .bind(unit.id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some(before) = before else {
+    let Some(before) = M::stored(&mut tx, target.id).await? else {
         return Ok(());
     };
-    sqlx::query("DELETE FROM dhis2_org_units WHERE org_unit_id = $1")
-        .bind(unit.id)
-        .execute(&mut *tx)
-        .await?;
+    M::delete(&mut tx, target.id).await?;
     audit::record(
         &mut tx,
         Some(actor),
         None,
         "delete",
-        "dhis2_org_unit",
-        unit.id,
-        Some(&OrgUnitSnapshot {
-            org_unit_id: unit.id,
-            org_unit_code: &unit.code,
-            dhis2_uid: &before,
-        }),
+        M::ENTITY,
+        target.id,
+        Some(&M::snapshot(&target, &before)),
         None::<&()>,
     )
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Indicator → data element and category option combo (none for the default).
+struct DataElements;
+
+/// What the audit log keeps of a data element mapping.
+#[derive(Serialize)]
+struct DataElementSnapshot<'a> {
+    indicator_id: i64,
+    indicator_code: &'a str,
+    data_element: &'a str,
+    category_option_combo: Option<&'a str>,
+}
+
+impl MappingTable for DataElements {
+    const ENTITY: &'static str = "dhis2_data_element";
+    const ANOTHER: &'static str = "another";
+    type Value = (String, Option<String>);
+
+    async fn target(db: &Db, id: i64) -> AppResult<Option<Target>> {
+        let indicator = indicators::find(db, id).await?;
+        Ok(indicator.map(|i| Target {
+            id: i.id,
+            code: i.code,
+        }))
+    }
+
+    fn taken(holder: &str) -> AppError {
+        AppError::field(
+            "data_element",
+            "taken",
+            format!("indicator {holder} already feeds this data element and category option combo"),
+        )
+    }
+
+    fn snapshot<'a>(target: &'a Target, value: &'a Self::Value) -> impl Serialize + 'a {
+        DataElementSnapshot {
+            indicator_id: target.id,
+            indicator_code: &target.code,
+            data_element: &value.0,
+            category_option_combo: value.1.as_deref(),
+        }
+    }
+
+    async fn holder(tx: &mut Tx, target: i64, value: &Self::Value) -> AppResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT i.code FROM dhis2_data_elements d JOIN indicators i ON i.id = d.indicator_id
+             WHERE d.data_element = $1 AND COALESCE(d.category_option_combo, '') = $2
+               AND d.indicator_id <> $3",
+        )
+        .bind(&value.0)
+        .bind(value.1.as_deref().unwrap_or(""))
+        .bind(target)
+        .fetch_optional(&mut **tx)
+        .await?)
+    }
+
+    async fn stored(tx: &mut Tx, target: i64) -> AppResult<Option<Self::Value>> {
+        Ok(sqlx::query_as(
+            "SELECT data_element, category_option_combo FROM dhis2_data_elements
+             WHERE indicator_id = $1",
+        )
+        .bind(target)
+        .fetch_optional(&mut **tx)
+        .await?)
+    }
+
+    async fn upsert(
+        tx: &mut Tx,
+        target: i64,
+        value: &Self::Value,
+        now: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO dhis2_data_elements (indicator_id, data_element, category_option_combo, updated_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (indicator_id) DO UPDATE SET data_element = excluded.data_element,
+                 category_option_combo = excluded.category_option_combo, updated_at = excluded.updated_at",
+        )
+        .bind(target)
+        .bind(&value.0)
+        .bind(&value.1)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete(tx: &mut Tx, target: i64) -> AppResult<()> {
+        sqlx::query("DELETE FROM dhis2_data_elements WHERE indicator_id = $1")
+            .bind(target)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Org unit → DHIS2 org unit UID.
+struct OrgUnits;
+
+#[derive(Serialize)]
+struct OrgUnitSnapshot<'a> {
+    org_unit_id: i64,
+    org_unit_code: &'a str,
+    dhis2_uid: &'a str,
+}
+
+impl MappingTable for OrgUnits {
+    const ENTITY: &'static str = "dhis2_org_unit";
+    const ANOTHER: &'static str = "another org unit";
+    type Value = String;
+
+    async fn target(db: &Db, id: i64) -> AppResult<Option<Target>> {
+        let unit = org_units::find(db, id).await?;
+        Ok(unit.map(|u| Target {
+            id: u.id,
+            code: u.code,
+        }))
+    }
+
+    fn taken(holder: &str) -> AppError {
+        AppError::field(
+            "dhis2_uid",
+            "taken",
+            format!("this DHIS2 org unit is already mapped to {holder}"),
+        )
+    }
+
+    fn snapshot<'a>(target: &'a Target, value: &'a Self::Value) -> impl Serialize + 'a {
+        OrgUnitSnapshot {
+            org_unit_id: target.id,
+            org_unit_code: &target.code,
+            dhis2_uid: value,
+        }
+    }
+
+    async fn holder(tx: &mut Tx, target: i64, value: &Self::Value) -> AppResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT u.name FROM dhis2_org_units m JOIN org_units u ON u.id = m.org_unit_id
+             WHERE m.dhis2_uid = $1 AND m.org_unit_id <> $2",
+        )
+        .bind(value)
+        .bind(target)
+        .fetch_optional(&mut **tx)
+        .await?)
+    }
+
+    async fn stored(tx: &mut Tx, target: i64) -> AppResult<Option<Self::Value>> {
+        Ok(
+            sqlx::query_scalar("SELECT dhis2_uid FROM dhis2_org_units WHERE org_unit_id = $1")
+                .bind(target)
+                .fetch_optional(&mut **tx)
+                .await?,
+        )
+    }
+
+    async fn upsert(
+        tx: &mut Tx,
+        target: i64,
+        value: &Self::Value,
+        now: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO dhis2_org_units (org_unit_id, dhis2_uid, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (org_unit_id) DO UPDATE SET dhis2_uid = excluded.dhis2_uid,
+                 updated_at = excluded.updated_at",
+        )
+        .bind(target)
+        .bind(value)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete(tx: &mut Tx, target: i64) -> AppResult<()> {
+        sqlx::query("DELETE FROM dhis2_org_units WHERE org_unit_id = $1")
+            .bind(target)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,8 +15,8 @@ use super::{Cell, Column, Download, Format, MAX_RECORDS, Table, col, filename_pa
 use crate::authz::Actor;
 use crate::db::{Db, DbKind};
 use crate::domain::sessions::{self, SessionFilter, SessionSummary};
-use crate::domain::trainings::{self, TrainingFilter};
-use crate::domain::{MAX_PER_PAGE, PageParams};
+use crate::domain::trainings::{self, TrainingFilter, TrainingSummary};
+use crate::domain::{MAX_PER_PAGE, Page, PageParams};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::plugins::model::{Localized, ScoreCard};
@@ -88,6 +88,43 @@ fn too_many(total: i64, what: &str) -> AppError {
             "the export would hold {total} {what}, more than {MAX_RECORDS}; narrow the dates or the other filters"
         ),
     )
+}
+
+/// Every record a list shows its reader, once each, in the list's order: the list is read a
+/// page of the largest size at a time, so an export holds what the list shows. More than
+/// [`MAX_RECORDS`] is refused before anything else is read.
+async fn listed<T, Listing>(
+    what: &str,
+    id: impl Fn(&T) -> &String,
+    mut list: impl FnMut(PageParams) -> Listing,
+) -> AppResult<Vec<T>>
+where
+    Listing: Future<Output = AppResult<Page<T>>>,
+{
+    let mut all = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut number = 1;
+    loop {
+        let page = list(PageParams {
+            page: Some(number),
+            per_page: Some(MAX_PER_PAGE),
+        })
+        .await?;
+        if page.total > MAX_RECORDS {
+            return Err(too_many(page.total, what));
+        }
+        // A record logged while the export pages through the list shifts the pages; one
+        // already listed is not listed twice.
+        all.extend(
+            page.items
+                .into_iter()
+                .filter(|r| seen.insert(id(r).clone())),
+        );
+        if number * MAX_PER_PAGE >= page.total {
+            return Ok(all);
+        }
+        number += 1;
+    }
 }
 
 async fn organisation_codes(db: &Db) -> AppResult<HashMap<i64, String>> {
@@ -314,35 +351,16 @@ pub async fn sessions_export(
 ) -> AppResult<Download> {
     let lang = Lang::parse(&actor.language).unwrap_or_default();
     let orgs = organisation_codes(db).await?;
+    let listed = listed(
+        "sessions",
+        |s: &SessionSummary| &s.id,
+        |page| async move { sessions::list(db, actor, filter, &page).await },
+    )
+    .await?;
     let mut rows = Vec::new();
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut number = 1;
-    loop {
-        let page = sessions::list(
-            db,
-            actor,
-            filter,
-            &PageParams {
-                page: Some(number),
-                per_page: Some(MAX_PER_PAGE),
-            },
-        )
-        .await?;
-        if page.total > MAX_RECORDS {
-            return Err(too_many(page.total, "sessions"));
-        }
-        // A session logged while the export pages through the list shifts the pages; one
-        // already written is not written twice.
-        let fresh: Vec<SessionSummary> = page
-            .items
-            .into_iter()
-            .filter(|s| seen.insert(s.id.clone()))
-            .collect();
-        session_rows(db, lang, &orgs, &fresh, &mut rows).await?;
-        if number * MAX_PER_PAGE >= page.total {
-            break;
-        }
-        number += 1;
+    // A page of the list at a time: the batch queries take a page's ids.
+    for batch in listed.chunks(MAX_PER_PAGE as usize) {
+        session_rows(db, lang, &orgs, batch, &mut rows).await?;
     }
     let table = Table {
         name: "Sessions",
@@ -367,77 +385,59 @@ pub async fn trainings_export(
     format: Format,
 ) -> AppResult<Download> {
     let orgs = organisation_codes(db).await?;
+    let listed = listed(
+        "trainings",
+        |t: &TrainingSummary| &t.id,
+        |page| async move { trainings::list(db, actor, filter, &page).await },
+    )
+    .await?;
     let mut rows = Vec::new();
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut number = 1;
-    loop {
-        let page = trainings::list(
-            db,
-            actor,
-            filter,
-            &PageParams {
-                page: Some(number),
-                per_page: Some(MAX_PER_PAGE),
-            },
-        )
-        .await?;
-        if page.total > MAX_RECORDS {
-            return Err(too_many(page.total, "trainings"));
+    for summary in listed {
+        let t = match trainings::get(db, actor, &summary.id).await {
+            Ok(t) => t,
+            // Listed a moment ago and gone now cannot happen (nothing is deleted), but an
+            // export should not fail over it.
+            Err(AppError::NotFound) => continue,
+            Err(e) => return Err(e),
+        };
+        let s = &t.summary;
+        let training = |p: Option<&trainings::ParticipantResult>| {
+            vec![
+                Cell::text(&s.id),
+                Cell::opt_text(orgs.get(&s.organisation_id).map(String::as_str)),
+                Cell::text(&s.title),
+                Cell::text(&s.start_date),
+                Cell::text(&s.end_date),
+                Cell::opt_text(s.venue.as_deref()),
+                Cell::opt_text(s.facility_name.as_deref()),
+                Cell::text(&s.facilitators),
+                Cell::text(&s.status),
+                Cell::int(s.revision),
+                p.map(|p| Cell::int(p.provider_id)).unwrap_or(Cell::Empty),
+                Cell::opt_text(p.map(|p| p.name.as_str())),
+                Cell::opt_text(p.map(|p| p.cadre.as_str())),
+                Cell::opt_text(p.map(|p| p.facility_name.as_str())),
+                p.map(|p| Cell::int(p.days_attended)).unwrap_or(Cell::Empty),
+                Cell::opt_text(p.map(|p| p.attendance.join(" "))),
+                p.map(|p| Cell::Bool(p.pre_tested)).unwrap_or(Cell::Empty),
+                Cell::opt_number(p.and_then(|p| p.pre_percentage)),
+                p.map(|p| Cell::Bool(p.post_tested)).unwrap_or(Cell::Empty),
+                Cell::opt_number(p.and_then(|p| p.post_percentage)),
+                Cell::opt_number(p.and_then(|p| p.gain_points)),
+                Cell::opt_number(p.and_then(|p| p.relative_gain)),
+                p.and_then(|p| p.passed)
+                    .map(Cell::Bool)
+                    .unwrap_or(Cell::Empty),
+                Cell::opt_text(p.and_then(|p| p.post_outcome.as_deref())),
+                Cell::opt_text(t.withdrawn_reason.as_deref()),
+            ]
+        };
+        if t.participant_list.is_empty() {
+            rows.push(training(None));
         }
-        for summary in page.items {
-            if !seen.insert(summary.id.clone()) {
-                continue;
-            }
-            let t = match trainings::get(db, actor, &summary.id).await {
-                Ok(t) => t,
-                // Listed a moment ago and gone now cannot happen (nothing is deleted), but an
-                // export should not fail over it.
-                Err(AppError::NotFound) => continue,
-                Err(e) => return Err(e),
-            };
-            let s = &t.summary;
-            let training = |p: Option<&trainings::ParticipantResult>| {
-                vec![
-                    Cell::text(&s.id),
-                    Cell::opt_text(orgs.get(&s.organisation_id).map(String::as_str)),
-                    Cell::text(&s.title),
-                    Cell::text(&s.start_date),
-                    Cell::text(&s.end_date),
-                    Cell::opt_text(s.venue.as_deref()),
-                    Cell::opt_text(s.facility_name.as_deref()),
-                    Cell::text(&s.facilitators),
-                    Cell::text(&s.status),
-                    Cell::int(s.revision),
-                    p.map(|p| Cell::int(p.provider_id)).unwrap_or(Cell::Empty),
-                    Cell::opt_text(p.map(|p| p.name.as_str())),
-                    Cell::opt_text(p.map(|p| p.cadre.as_str())),
-                    Cell::opt_text(p.map(|p| p.facility_name.as_str())),
-                    p.map(|p| Cell::int(p.days_attended)).unwrap_or(Cell::Empty),
-                    Cell::opt_text(p.map(|p| p.attendance.join(" "))),
-                    p.map(|p| Cell::Bool(p.pre_tested)).unwrap_or(Cell::Empty),
-                    Cell::opt_number(p.and_then(|p| p.pre_percentage)),
-                    p.map(|p| Cell::Bool(p.post_tested)).unwrap_or(Cell::Empty),
-                    Cell::opt_number(p.and_then(|p| p.post_percentage)),
-                    Cell::opt_number(p.and_then(|p| p.gain_points)),
-                    Cell::opt_number(p.and_then(|p| p.relative_gain)),
-                    p.and_then(|p| p.passed)
-                        .map(Cell::Bool)
-                        .unwrap_or(Cell::Empty),
-                    Cell::opt_text(p.and_then(|p| p.post_outcome.as_deref())),
-                    Cell::opt_text(t.withdrawn_reason.as_deref()),
-                ]
-            };
-            if t.participant_list.is_empty() {
-                rows.push(training(None));
-            }
-            for p in &t.participant_list {
-                rows.push(training(Some(p)));
-            }
+        for p in &t.participant_list {
+            rows.push(training(Some(p)));
         }
-        if number * MAX_PER_PAGE >= page.total {
-            break;
-        }
-        number += 1;
     }
     let table = Table {
         name: "Trainings",
