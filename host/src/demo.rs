@@ -367,48 +367,62 @@ impl OrgIds {
 async fn insert_organisations(tx: &mut Tx, now: &str) -> LoadResult<OrgIds> {
     let mut ids = Vec::with_capacity(ORGANISATIONS.len());
     for o in ORGANISATIONS {
-        let id: i64 = match sqlx::query_scalar(
-            "INSERT INTO organisations (code, name, kind, country, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
-        )
-        .bind(o.code)
-        .bind(o.name)
-        .bind(o.kind)
-        .bind(o.country)
-        .bind(now)
-        .fetch_one(&mut **tx)
-        .await
-        {
+        let id = match insert_organisation(tx, now, o.code, o.name, o.kind, o.country).await {
             Ok(id) => id,
-            Err(e) if o.code == MARKER_ORGANISATION && is_unique_violation(&e) => {
+            Err(e)
+                if o.code == MARKER_ORGANISATION
+                    && e.downcast_ref::<sqlx::Error>()
+                        .is_some_and(is_unique_violation) =>
+            {
                 return Err(LoadError::AlreadyLoaded);
             }
-            Err(e) => {
-                return Err(anyhow::Error::new(e)
-                    .context(format!("creating organisation {}", o.code))
-                    .into());
-            }
+            Err(e) => return Err(e.into()),
         };
-        let snapshot = json!({
-            "id": id, "code": o.code, "name": o.name, "kind": o.kind, "country": o.country,
-            "created_at": now, "updated_at": now,
-        });
-        audit::record(
-            tx,
-            None,
-            Some(id),
-            "create",
-            "organisation",
-            id,
-            None::<&()>,
-            Some(&snapshot),
-        )
-        .await
-        .map_err(crate::cli::explain)
-        .with_context(|| format!("auditing organisation {}", o.code))?;
         ids.push((o.code, id));
     }
     Ok(OrgIds(ids))
+}
+
+/// Creates an organisation with its audit entry; the national data set creates its own
+/// through here too.
+async fn insert_organisation(
+    tx: &mut Tx,
+    now: &str,
+    code: &str,
+    name: &str,
+    kind: &str,
+    country: &str,
+) -> anyhow::Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO organisations (code, name, kind, country, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+    )
+    .bind(code)
+    .bind(name)
+    .bind(kind)
+    .bind(country)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+    .with_context(|| format!("creating organisation {code}"))?;
+    let snapshot = json!({
+        "id": id, "code": code, "name": name, "kind": kind, "country": country,
+        "created_at": now, "updated_at": now,
+    });
+    audit::record(
+        tx,
+        None,
+        Some(id),
+        "create",
+        "organisation",
+        id,
+        None::<&()>,
+        Some(&snapshot),
+    )
+    .await
+    .map_err(crate::cli::explain)
+    .with_context(|| format!("auditing organisation {code}"))?;
+    Ok(id)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1410,6 +1424,18 @@ fn percent_female(cadre: &str) -> u64 {
     }
 }
 
+/// The sex a provider is registered with: none for the `unrecorded` percent whose
+/// registration left it out.
+fn sex(rng: &mut Rng, female: bool, unrecorded: u64) -> Option<&'static str> {
+    if rng.percent(unrecorded) {
+        None
+    } else if female {
+        Some("female")
+    } else {
+        Some("male")
+    }
+}
+
 fn is_community(cadre: &str) -> bool {
     matches!(
         cadre,
@@ -1502,13 +1528,7 @@ async fn insert_providers(
             anyhow::ensure!(!pool.is_empty(), "{} has no facilities", partner.org);
             let facility = pool[rng.below(pool.len())];
             let female = rng.percent(percent_female(cadre));
-            let sex = if rng.percent(4) {
-                None
-            } else if female {
-                Some("female")
-            } else {
-                Some("male")
-            };
+            let sex = sex(rng, female, 4);
             let name = provider_name(rng, area.country, female);
             let phone_share = if is_community(cadre) && area.country == "KH" {
                 35
@@ -1656,6 +1676,33 @@ impl Rng {
             let j = self.below(i + 1);
             items.swap(i, j);
         }
+    }
+
+    /// A number in `0..1`, from the top 53 bits (all an `f64` holds).
+    fn uniform(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// The index of one of `items`, drawn in proportion to its weight; 0 when all weigh 0.
+    fn weighted<T>(&mut self, items: &[T], weight: impl Fn(&T) -> u32) -> usize {
+        let total: u32 = items.iter().map(&weight).sum();
+        let mut x = self.below(total.max(1) as usize) as u32;
+        for (i, item) in items.iter().enumerate() {
+            let w = weight(item);
+            if x < w {
+                return i;
+            }
+            x -= w;
+        }
+        0
+    }
+
+    /// A UUID from the generator, so that every run gives the same ids.
+    fn uuid(&mut self) -> String {
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&self.next().to_be_bytes());
+        bytes[8..].copy_from_slice(&self.next().to_be_bytes());
+        crate::domain::scoring::uuid_v4(bytes)
     }
 }
 

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::Rng;
 use crate::authz::{Actor, Role};
 use crate::db::Db;
-use crate::domain::scoring::ChecklistInput;
+use crate::domain::scoring::{self, ChecklistInput};
 use crate::domain::sessions::{self, Created, ObservationInput, SessionInput};
 use crate::domain::trainings::{self, ParticipantInput, TrainingInput};
 use crate::plugins::Registry;
@@ -323,17 +323,7 @@ fn stable_uuid(key: &str) -> String {
     let digest = Sha256::digest(format!("mentortrack-demo-session/{key}").as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&digest[..16]);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    scoring::uuid_v4(b)
 }
 
 #[cfg(test)]

@@ -700,17 +700,23 @@ pub fn parse_uuid(v: &mut Validator, field: &str, value: Option<&str>) -> String
 pub fn new_uuid() -> AppResult<String> {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b).map_err(|e| AppError::Internal(anyhow::anyhow!("random: {e}")))?;
+    Ok(uuid_v4(b))
+}
+
+/// Sixteen bytes as a version 4 UUID: the version and variant bits are set, so any source of
+/// bytes (random, a digest, a seeded generator) gives an id `parse_uuid` accepts.
+pub fn uuid_v4(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!(
+    format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],
         &h[8..12],
         &h[12..16],
         &h[16..20],
         &h[20..32]
-    ))
+    )
 }
 
 #[cfg(test)]
