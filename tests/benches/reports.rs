@@ -19,7 +19,9 @@
 //! `target/bench-data/` (named by generator version, percent and quarter; older ones are
 //! deleted), PostgreSQL databases `mt_bench_national_*` on the server (a throwaway cluster of
 //! `tests/run.sh` starts empty). Options after `--`: `--percent 10,30`, `--runs 15`,
-//! `--quick` (10 % only, 5 runs).
+//! `--quick` (10 % only, 5 runs), `--engines sqlite` or `--engines postgres` (both by default).
+//! With `MENTORTRACK_TEST_POSTGRES_URL` naming a server of your own instead of `tests/run.sh`'s
+//! throwaway one, the PostgreSQL data sets are generated once and kept there too.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -38,6 +40,7 @@ use mentortrack_tests::{Engine, shared_plugin_cache};
 struct Settings {
     percents: Vec<u32>,
     runs: usize,
+    engines: Vec<Engine>,
 }
 
 fn settings() -> Settings {
@@ -55,7 +58,25 @@ fn settings() -> Settings {
     let runs = value("--runs")
         .and_then(|r| r.parse().ok())
         .unwrap_or(if quick { 5 } else { 15 });
-    Settings { percents, runs }
+    let mut engines = vec![];
+    let wanted = value("--engines").unwrap_or_else(|| "sqlite,postgres".into());
+    if wanted.contains("sqlite") {
+        engines.push(Engine::Sqlite);
+    }
+    if wanted.contains("postgres") {
+        if std::env::var("MENTORTRACK_TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty()) {
+            engines.push(Engine::Postgres);
+        } else {
+            println!(
+                "PostgreSQL skipped: set MENTORTRACK_TEST_POSTGRES_URL (tests/run.sh does).\n"
+            );
+        }
+    }
+    Settings {
+        percents,
+        runs,
+        engines,
+    }
 }
 
 fn main() {
@@ -102,15 +123,9 @@ async fn run(settings: Settings) {
          previous one, checked equal to the computed figures.\n",
         settings.runs
     );
-    let mut engines = vec![Engine::Sqlite];
-    if std::env::var("MENTORTRACK_TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty()) {
-        engines.push(Engine::Postgres);
-    } else {
-        println!("PostgreSQL skipped: set MENTORTRACK_TEST_POSTGRES_URL (tests/run.sh does).\n");
-    }
     let mut rows = Vec::new();
     let mut data = Vec::new();
-    for engine in engines {
+    for engine in settings.engines.iter().copied() {
         for percent in &settings.percents {
             let set = dataset(engine, *percent, end).await;
             let measured = measure(&set, *percent, quarter, settings.runs).await;
