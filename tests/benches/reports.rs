@@ -19,7 +19,8 @@
 //! `target/bench-data/` (named by generator version, percent and quarter; older ones are
 //! deleted), PostgreSQL databases `mt_bench_national_*` on the server (a throwaway cluster of
 //! `tests/run.sh` starts empty). Options after `--`: `--percent 10,30`, `--runs 15`,
-//! `--quick` (10 % only, 5 runs), `--engines sqlite` or `--engines postgres` (both by default).
+//! `--quick` (10 % only, 5 runs), `--engines sqlite` or `--engines postgres` (both by default),
+//! `--paths org` or `--paths programme` (both by default; to profile one of them).
 //! With `MENTORTRACK_TEST_POSTGRES_URL` naming a server of your own instead of `tests/run.sh`'s
 //! throwaway one, the PostgreSQL data sets are generated once and kept there too.
 
@@ -41,6 +42,9 @@ struct Settings {
     percents: Vec<u32>,
     runs: usize,
     engines: Vec<Engine>,
+    /// Which of the organisation's and the programme's paths to time.
+    org: bool,
+    programme: bool,
 }
 
 fn settings() -> Settings {
@@ -72,10 +76,13 @@ fn settings() -> Settings {
             );
         }
     }
+    let paths = value("--paths").unwrap_or_else(|| "org,programme".into());
     Settings {
         percents,
         runs,
         engines,
+        org: paths.contains("org"),
+        programme: paths.contains("programme"),
     }
 }
 
@@ -128,7 +135,7 @@ async fn run(settings: Settings) {
     for engine in settings.engines.iter().copied() {
         for percent in &settings.percents {
             let set = dataset(engine, *percent, end).await;
-            let measured = measure(&set, *percent, quarter, settings.runs).await;
+            let measured = measure(&set, *percent, quarter, &settings).await;
             data.push((
                 engine,
                 *percent,
@@ -328,7 +335,7 @@ const PATHS: [&str; 6] = [
     "programme view (reports::programme)",
 ];
 
-async fn measure(set: &DataSet, percent: u32, quarter: Quarter, runs: usize) -> Measured {
+async fn measure(set: &DataSet, percent: u32, quarter: Quarter, settings: &Settings) -> Measured {
     let db = &set.db;
     let (first, last) = quarter.date_range();
     let (org, code, org_obs): (i64, String, i64) = sqlx::query_as(
@@ -369,27 +376,41 @@ async fn measure(set: &DataSet, percent: u32, quarter: Quarter, runs: usize) -> 
     let quarter_text = quarter.to_string();
 
     // Warm-up, and the check that the baseline computes the same figures.
-    let figures = indicators::compute(db, Scope::Organisation(org), quarter)
-        .await
-        .expect("compute the organisation's figures");
-    let base = baseline(db, Some(org), quarter).await;
-    check(&figures, &base, &format!("{code} {quarter}"));
-    let figures = indicators::compute(db, Scope::Programme, quarter)
-        .await
-        .expect("compute the programme's figures");
-    let base = baseline(db, None, quarter).await;
-    check(&figures, &base, &format!("programme {quarter}"));
-    reports::get(db, &actor, org, &quarter_text)
-        .await
-        .expect("the report");
-    reports::programme(db, &actor, &quarter_text)
-        .await
-        .expect("the programme view");
+    if settings.org {
+        let figures = indicators::compute(db, Scope::Organisation(org), quarter)
+            .await
+            .expect("compute the organisation's figures");
+        let base = baseline(db, Some(org), quarter).await;
+        check(&figures, &base, &format!("{code} {quarter}"));
+        reports::get(db, &actor, org, &quarter_text)
+            .await
+            .expect("the report");
+    }
+    if settings.programme {
+        let figures = indicators::compute(db, Scope::Programme, quarter)
+            .await
+            .expect("compute the programme's figures");
+        let base = baseline(db, None, quarter).await;
+        check(&figures, &base, &format!("programme {quarter}"));
+        reports::programme(db, &actor, &quarter_text)
+            .await
+            .expect("the programme view");
+    }
+    let timed = |i: usize| {
+        if i < 3 {
+            settings.org
+        } else {
+            settings.programme
+        }
+    };
 
     let mut times: Vec<Times> = PATHS.iter().map(|_| Times::default()).collect();
     reset_peak_rss();
-    for _ in 0..runs {
+    for _ in 0..settings.runs {
         for (i, t) in times.iter_mut().enumerate() {
+            if !timed(i) {
+                continue;
+            }
             let started = Instant::now();
             match i {
                 0 => drop(baseline(db, Some(org), quarter).await),
@@ -425,6 +446,9 @@ async fn measure(set: &DataSet, percent: u32, quarter: Quarter, runs: usize) -> 
     };
     let mut rows = Vec::new();
     for (i, path) in PATHS.iter().enumerate() {
+        if !timed(i) {
+            continue;
+        }
         let t = &times[i];
         let ratio = match i {
             1 | 2 => format!("{:.2}", t.median() / times[0].median()),

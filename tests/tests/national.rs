@@ -209,6 +209,31 @@ engine_tests! {
             assert!(with_previous > 0.0, "{code} has no denominator in two quarters: {f:?}");
         }
 
+        // The programme view cuts the programme's rows by partner instead of reading the
+        // quarter again for each: every partner's figures (both quarters, every breakdown)
+        // must be exactly what its own computation gives, and the programme's unchanged.
+        let orgs: Vec<i64> = sqlx::query_scalar("SELECT id FROM organisations ORDER BY id")
+            .fetch_all(app.db.pool())
+            .await
+            .expect("organisations");
+        let (whole, each) = indicators::compute_programme(&app.db, quarter, &orgs)
+            .await
+            .expect("compute the programme with its partners");
+        let json = |f: &[indicators::IndicatorFigures]| serde_json::to_value(f).expect("figures as JSON");
+        assert_eq!(json(&whole), json(&programme));
+        assert_eq!(each.len(), orgs.len());
+        let mut partners_with_data = 0;
+        for (org, figures) in orgs.iter().zip(&each) {
+            let own = indicators::compute(&app.db, Scope::Organisation(*org), quarter)
+                .await
+                .expect("compute");
+            assert_eq!(json(figures), json(&own), "organisation {org}");
+            if own.iter().any(|f| f.total.numerator > 0.0) {
+                partners_with_data += 1;
+            }
+        }
+        assert_eq!(partners_with_data, 8, "every partner has figures in {quarter}");
+
         // Loading again changes nothing.
         let sessions = scalar(&app, "SELECT COUNT(*) FROM sessions").await;
         let again = national::load(&app.db, &app.plugins, &options).await.expect("second load");

@@ -216,6 +216,7 @@ pub fn redact(url: &str) -> String {
 }
 
 mod group_commit;
+pub mod json_rows;
 
 /// True when the error is a unique-constraint violation (a duplicate code, e-mail…).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {

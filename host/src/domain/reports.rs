@@ -606,24 +606,38 @@ pub async fn programme(db: &Db, actor: &Actor, quarter: &str) -> AppResult<Progr
     }
     let quarter = parse_quarter(quarter)?;
     let orgs = partners(db, None).await?;
-    let total = indicators::compute(db, Scope::Programme, quarter).await?;
+    let mut stored = Vec::with_capacity(orgs.len());
+    for o in &orgs {
+        stored.push(row(db, o.id, quarter).await?);
+    }
+    fn frozen(r: &Option<Row>) -> Option<&str> {
+        r.as_ref()
+            .filter(|r| r.status == "approved")
+            .and_then(|r| r.approved_figures.as_deref())
+    }
+    // Partners without approved figures get live ones, computed from the programme's rows.
+    let live: Vec<i64> = orgs
+        .iter()
+        .zip(&stored)
+        .filter(|(_, r)| frozen(r).is_none())
+        .map(|(o, _)| o.id)
+        .collect();
+    let (total, mut live_figures) = indicators::compute_programme(db, quarter, &live).await?;
+    live_figures.reverse();
     let mut columns = Vec::with_capacity(orgs.len());
     let mut per_org: Vec<Vec<IndicatorFigures>> = Vec::with_capacity(orgs.len());
-    for o in &orgs {
-        let stored = row(db, o.id, quarter).await?;
+    for (o, stored) in orgs.iter().zip(&stored) {
         let summary = stored
             .as_ref()
             .map(|r| r.summary(o))
             .unwrap_or_else(|| not_started(o, quarter));
-        let frozen = stored
-            .as_ref()
-            .filter(|r| r.status == "approved")
-            .and_then(|r| r.approved_figures.as_deref());
-        let (source, figures) = match frozen {
+        let (source, figures) = match frozen(stored) {
             Some(json) => ("approved", stored_figures(json)?),
             None => (
                 "live",
-                indicators::compute(db, Scope::Organisation(o.id), quarter).await?,
+                live_figures.pop().ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!("a live column was not computed"))
+                })?,
             ),
         };
         columns.push(ProgrammeColumn {

@@ -17,12 +17,16 @@
 //! in the total only).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use sqlx::FromRow;
 
 use super::formula::{Aggregate, Condition, Field, Formula, Op, Operand, Source};
 use super::{Breakdown, Figure, Scope};
 use crate::db::Db;
+use crate::db::json_rows::{self, Column};
 use crate::domain::quarter::Quarter;
 use crate::error::AppResult;
 
@@ -146,7 +150,7 @@ impl Units {
 }
 
 /// Cadre and sex of the providers met in the rows.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct People {
     map: HashMap<i64, (String, Option<String>)>,
 }
@@ -229,23 +233,25 @@ pub fn breakdown<K: Ord + ToString>(
 // ---------------------------------------------------------------------------------------------
 // The quarter's data
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, Deserialize)]
 struct SessionRow {
     id: String,
     facility_id: i64,
     session_type: String,
     session_date: String,
+    organisation_id: i64,
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, Deserialize)]
 struct MenteeRow {
     session_id: String,
     provider_id: i64,
     cadre: String,
     sex: Option<String>,
+    organisation_id: i64,
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, Deserialize)]
 struct ObservationRow {
     id: i64,
     provider_id: i64,
@@ -255,9 +261,10 @@ struct ObservationRow {
     checklist_kind: String,
     cadre: String,
     sex: Option<String>,
+    organisation_id: i64,
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, Deserialize)]
 struct TrainingRow {
     id: String,
     facility_id: Option<i64>,
@@ -266,48 +273,221 @@ struct TrainingRow {
     cadre: Option<String>,
     sex: Option<String>,
     pre_id: Option<i64>,
+    #[serde(deserialize_with = "json_rows::optional_real")]
     pre_percentage: Option<f64>,
     post_id: Option<i64>,
+    #[serde(deserialize_with = "json_rows::optional_real")]
     post_percentage: Option<f64>,
     post_level: Option<String>,
     post_checklist: Option<String>,
+    organisation_id: i64,
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, Deserialize)]
 struct ReviewRow {
     facility_id: i64,
     death_type: String,
     avoidable: Option<String>,
     reviewed_on: Option<String>,
     notified_on: String,
+    organisation_id: i64,
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, Deserialize)]
 struct RecommendationRow {
     facility_id: i64,
     status: String,
     done_on: Option<String>,
+    organisation_id: i64,
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, Deserialize)]
 struct StatusRow {
     facility_id: i64,
     status: String,
     done_on: Option<String>,
+    organisation_id: i64,
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, Deserialize)]
 struct TargetRow {
     facility_id: i64,
     measure: String,
     target: i64,
     achieved: Option<i64>,
+    organisation_id: i64,
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, Deserialize)]
 struct AwardRow {
     facility_id: i64,
+    #[serde(deserialize_with = "json_rows::real")]
     award_amount: f64,
+    organisation_id: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+struct FacilityRow {
+    facility_id: i64,
+    organisation_id: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+struct MetricRow {
+    observation_id: i64,
+    name: String,
+    #[serde(deserialize_with = "json_rows::real")]
+    value: f64,
+}
+
+/// A family's row type: read as one JSON array (see `json_rows`), its columns listed in the
+/// order of its fields.
+trait FamilyRow: DeserializeOwned + Send {
+    const COLUMNS: &'static [Column];
+}
+
+/// A row of the quarter that belongs to one organisation: the one its organisation-scoped
+/// query filters on, so that [`QuarterData::only`] can cut a programme's rows into what each
+/// organisation's own query would have read.
+trait Owned: Clone {
+    fn organisation(&self) -> i64;
+}
+
+macro_rules! owned {
+    ($($row:ty),*) => {
+        $(impl Owned for $row {
+            fn organisation(&self) -> i64 {
+                self.organisation_id
+            }
+        })*
+    };
+}
+
+owned!(
+    SessionRow,
+    MenteeRow,
+    ObservationRow,
+    TrainingRow,
+    ReviewRow,
+    RecommendationRow,
+    StatusRow,
+    TargetRow,
+    AwardRow,
+    FacilityRow
+);
+
+impl FamilyRow for SessionRow {
+    const COLUMNS: &'static [Column] = &[
+        Column::Plain("id"),
+        Column::Plain("facility_id"),
+        Column::Plain("session_type"),
+        Column::Plain("session_date"),
+        Column::Plain("organisation_id"),
+    ];
+}
+
+impl FamilyRow for MenteeRow {
+    const COLUMNS: &'static [Column] = &[
+        Column::Plain("session_id"),
+        Column::Plain("provider_id"),
+        Column::Plain("cadre"),
+        Column::Plain("sex"),
+        Column::Plain("organisation_id"),
+    ];
+}
+
+impl FamilyRow for ObservationRow {
+    const COLUMNS: &'static [Column] = &[
+        Column::Plain("id"),
+        Column::Plain("provider_id"),
+        Column::Plain("facility_id"),
+        Column::Plain("observed_on"),
+        Column::Plain("checklist_id"),
+        Column::Plain("checklist_kind"),
+        Column::Plain("cadre"),
+        Column::Plain("sex"),
+        Column::Plain("organisation_id"),
+    ];
+}
+
+impl FamilyRow for TrainingRow {
+    const COLUMNS: &'static [Column] = &[
+        Column::Plain("id"),
+        Column::Plain("facility_id"),
+        Column::Plain("provider_id"),
+        Column::Plain("provider_facility_id"),
+        Column::Plain("cadre"),
+        Column::Plain("sex"),
+        Column::Plain("pre_id"),
+        Column::Real("pre_percentage"),
+        Column::Plain("post_id"),
+        Column::Real("post_percentage"),
+        Column::Plain("post_level"),
+        Column::Plain("post_checklist"),
+        Column::Plain("organisation_id"),
+    ];
+}
+
+impl FamilyRow for ReviewRow {
+    const COLUMNS: &'static [Column] = &[
+        Column::Plain("facility_id"),
+        Column::Plain("death_type"),
+        Column::Plain("avoidable"),
+        Column::Plain("reviewed_on"),
+        Column::Plain("notified_on"),
+        Column::Plain("organisation_id"),
+    ];
+}
+
+impl FamilyRow for RecommendationRow {
+    const COLUMNS: &'static [Column] = &[
+        Column::Plain("facility_id"),
+        Column::Plain("status"),
+        Column::Plain("done_on"),
+        Column::Plain("organisation_id"),
+    ];
+}
+
+impl FamilyRow for StatusRow {
+    const COLUMNS: &'static [Column] = &[
+        Column::Plain("facility_id"),
+        Column::Plain("status"),
+        Column::Plain("done_on"),
+        Column::Plain("organisation_id"),
+    ];
+}
+
+impl FamilyRow for TargetRow {
+    const COLUMNS: &'static [Column] = &[
+        Column::Plain("facility_id"),
+        Column::Plain("measure"),
+        Column::Plain("target"),
+        Column::Plain("achieved"),
+        Column::Plain("organisation_id"),
+    ];
+}
+
+impl FamilyRow for AwardRow {
+    const COLUMNS: &'static [Column] = &[
+        Column::Plain("facility_id"),
+        Column::Real("award_amount"),
+        Column::Plain("organisation_id"),
+    ];
+}
+
+impl FamilyRow for FacilityRow {
+    const COLUMNS: &'static [Column] = &[
+        Column::Plain("facility_id"),
+        Column::Plain("organisation_id"),
+    ];
+}
+
+impl FamilyRow for MetricRow {
+    const COLUMNS: &'static [Column] = &[
+        Column::Plain("observation_id"),
+        Column::Plain("name"),
+        Column::Real("value"),
+    ];
 }
 
 /// Observation id → the (metric number, value) of the metrics the catalogue uses; names are
@@ -323,19 +503,20 @@ pub struct QuarterData {
     last: String,
     quarter: String,
     org: Option<i64>,
-    pub people: People,
+    pub people: Arc<People>,
     sessions: Option<(Vec<SessionRow>, Vec<MenteeRow>)>,
-    observations: Option<(Vec<ObservationRow>, MetricValues)>,
+    /// The metric values are shared with the organisations' parts of a programme's quarter.
+    observations: Option<(Vec<ObservationRow>, Arc<MetricValues>)>,
     metric_ids: HashMap<String, usize>,
     trainings: Option<Vec<TrainingRow>>,
     reviews: Option<Vec<ReviewRow>>,
     recommendations: Option<Vec<RecommendationRow>>,
     qi_projects: Option<Vec<StatusRow>>,
-    pdsa: Option<Vec<i64>>,
+    pdsa: Option<Vec<FacilityRow>>,
     actions: Option<Vec<StatusRow>>,
     targets: Option<Vec<TargetRow>>,
     awards: Option<Vec<AwardRow>>,
-    assigned: Option<Vec<i64>>,
+    assigned: Option<Vec<FacilityRow>>,
 }
 
 /// A static query in its organisation and programme spellings. `$1`, `$2` are the first and
@@ -348,13 +529,13 @@ macro_rules! scoped {
 
 scoped!(
     SESSIONS_SQL,
-    "SELECT s.id, s.facility_id, s.session_type, s.session_date FROM sessions s WHERE ",
+    "SELECT s.id, s.facility_id, s.session_type, s.session_date, s.organisation_id FROM sessions s WHERE ",
     "s.organisation_id = $3 AND ",
     "s.session_date >= $1 AND s.session_date <= $2 AND s.status = 'recorded'"
 );
 scoped!(
     MENTEES_SQL,
-    "SELECT sm.session_id, sm.provider_id, p.cadre, p.sex
+    "SELECT sm.session_id, sm.provider_id, p.cadre, p.sex, s.organisation_id
      FROM sessions s CROSS JOIN session_mentees sm CROSS JOIN providers p
      WHERE sm.session_id = s.id AND p.id = sm.provider_id AND ",
     "s.organisation_id = $3 AND ",
@@ -368,7 +549,7 @@ scoped!(
 scoped!(
     OBSERVATIONS_SQL,
     "SELECT o.id, o.provider_id, s.facility_id, o.observed_on, o.checklist_id, o.checklist_kind,
-            p.cadre, p.sex
+            p.cadre, p.sex, s.organisation_id
      FROM sessions s CROSS JOIN observations o CROSS JOIN providers p
      WHERE o.session_id = s.id AND p.id = o.provider_id AND ",
     "s.organisation_id = $3 AND ",
@@ -406,7 +587,8 @@ scoped!(
     "SELECT t.id, t.facility_id, tp.provider_id, p.facility_id AS provider_facility_id, p.cadre, p.sex,
             pre.id AS pre_id, pre.percentage AS pre_percentage,
             post.id AS post_id, post.percentage AS post_percentage,
-            post.outcome_level AS post_level, post.checklist_id AS post_checklist
+            post.outcome_level AS post_level, post.checklist_id AS post_checklist,
+            t.organisation_id
      FROM trainings t
        LEFT JOIN training_participants tp ON tp.training_id = t.id
        LEFT JOIN providers p ON p.id = tp.provider_id
@@ -418,33 +600,34 @@ scoped!(
 );
 scoped!(
     REVIEWS_SQL,
-    "SELECT facility_id, death_type, avoidable, reviewed_on, notified_on FROM death_reviews WHERE ",
+    "SELECT facility_id, death_type, avoidable, reviewed_on, notified_on, organisation_id
+     FROM death_reviews WHERE ",
     "organisation_id = $3 AND ",
     "((reviewed_on >= $1 AND reviewed_on <= $2) OR (notified_on >= $1 AND notified_on <= $2))"
 );
 // Due by the quarter's end and not already done before it began.
 scoped!(
     RECOMMENDATIONS_SQL,
-    "SELECT d.facility_id, r.status, r.done_on
+    "SELECT d.facility_id, r.status, r.done_on, d.organisation_id
      FROM death_reviews d JOIN death_review_recommendations r ON r.review_id = d.id WHERE ",
     "d.organisation_id = $3 AND ",
     "r.deadline <= $2 AND NOT (r.status = 'done' AND r.done_on IS NOT NULL AND r.done_on < $1)"
 );
 scoped!(
     QI_SQL,
-    "SELECT facility_id, status, ended_on AS done_on FROM qi_projects WHERE ",
+    "SELECT facility_id, status, ended_on AS done_on, organisation_id FROM qi_projects WHERE ",
     "organisation_id = $3 AND ",
     "started_on <= $2 AND (ended_on IS NULL OR ended_on >= $1)"
 );
 scoped!(
     PDSA_SQL,
-    "SELECT q.facility_id FROM qi_projects q JOIN pdsa_cycles c ON c.project_id = q.id WHERE ",
+    "SELECT q.facility_id, q.organisation_id FROM qi_projects q JOIN pdsa_cycles c ON c.project_id = q.id WHERE ",
     "q.organisation_id = $3 AND ",
     "c.started_on >= $1 AND c.started_on <= $2"
 );
 scoped!(
     ACTIONS_SQL,
-    "SELECT facility_id, status, done_on FROM action_items WHERE ",
+    "SELECT facility_id, status, done_on, organisation_id FROM action_items WHERE ",
     "organisation_id = $3 AND ",
     "due_on >= $1 AND due_on <= $2"
 );
@@ -452,21 +635,21 @@ scoped!(
 // take the same parameters.
 scoped!(
     TARGETS_SQL,
-    "SELECT t.facility_id, tt.measure, tt.target, tt.achieved
+    "SELECT t.facility_id, tt.measure, tt.target, tt.achieved, t.organisation_id
      FROM teams t JOIN team_targets tt ON tt.team_id = t.id WHERE ",
     "t.organisation_id = $3 AND ",
     "tt.quarter = $1 AND $2 = $2"
 );
 scoped!(
     AWARDS_SQL,
-    "SELECT t.facility_id, a.award_amount
+    "SELECT t.facility_id, a.award_amount, t.organisation_id
      FROM teams t JOIN team_assessments a ON a.team_id = t.id WHERE ",
     "t.organisation_id = $3 AND ",
     "a.quarter = $1 AND $2 = $2"
 );
 scoped!(
     ASSIGNED_SQL,
-    "SELECT DISTINCT ma.facility_id FROM mentor_assignments ma JOIN users u ON u.id = ma.mentor_id
+    "SELECT DISTINCT ma.facility_id, u.organisation_id FROM mentor_assignments ma JOIN users u ON u.id = ma.mentor_id
      WHERE u.active = 1 AND $1 = $1 AND $2 = $2",
     " AND u.organisation_id = $3",
     ""
@@ -483,7 +666,7 @@ impl QuarterData {
                 Scope::Organisation(id) => Some(id),
                 Scope::Programme => None,
             },
-            people: People::default(),
+            people: Arc::default(),
             sessions: None,
             observations: None,
             metric_ids: HashMap::new(),
@@ -503,16 +686,15 @@ impl QuarterData {
         if self.org.is_some() { pair[0] } else { pair[1] }
     }
 
-    async fn fetch<T>(
+    /// A family's rows, read as one JSON value (see `json_rows`).
+    async fn fetch<T: FamilyRow>(
         &self,
         db: &Db,
         pair: [&'static str; 2],
         by_quarter: bool,
-    ) -> AppResult<Vec<T>>
-    where
-        T: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
-    {
-        let q = sqlx::query_as(self.sql(pair));
+    ) -> AppResult<Vec<T>> {
+        let sql = json_rows::wrap(db.kind(), self.sql(pair), T::COLUMNS);
+        let q = sqlx::query_scalar::<_, Option<String>>(sqlx::AssertSqlSafe(sql));
         let q = if by_quarter {
             q.bind(self.quarter.clone()).bind(self.last.clone())
         } else {
@@ -522,20 +704,17 @@ impl QuarterData {
             Some(org) => q.bind(org),
             None => q,
         };
-        Ok(q.fetch_all(db.pool()).await?)
+        json_rows::decode(q.fetch_one(db.pool()).await?)
     }
 
     /// A family's rows, when the formulas need them and they have not been read yet.
-    async fn family<T>(
+    async fn family<T: FamilyRow>(
         &self,
         db: &Db,
         wanted: bool,
         pair: [&'static str; 2],
         by_quarter: bool,
-    ) -> AppResult<Option<Vec<T>>>
-    where
-        T: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
-    {
+    ) -> AppResult<Option<Vec<T>>> {
         if wanted {
             Ok(Some(self.fetch(db, pair, by_quarter).await?))
         } else {
@@ -552,7 +731,8 @@ impl QuarterData {
     ) -> AppResult<MetricValues> {
         let mut values = MetricValues::new();
         for chunk in metrics.chunks(METRIC_SLOTS) {
-            let mut q = sqlx::query_as::<_, (i64, String, f64)>(self.sql(METRICS_SQL))
+            let sql = json_rows::wrap(db.kind(), self.sql(METRICS_SQL), MetricRow::COLUMNS);
+            let mut q = sqlx::query_scalar::<_, Option<String>>(sqlx::AssertSqlSafe(sql))
                 .bind(self.first.clone())
                 .bind(self.last.clone());
             for k in 0..METRIC_SLOTS {
@@ -561,9 +741,13 @@ impl QuarterData {
             if let Some(org) = self.org {
                 q = q.bind(org);
             }
-            for (id, name, value) in q.fetch_all(db.pool()).await? {
-                if let Some(n) = ids.get(&name) {
-                    values.entry(id).or_default().push((*n, value));
+            let rows: Vec<MetricRow> = json_rows::decode(q.fetch_one(db.pool()).await?)?;
+            for m in rows {
+                if let Some(n) = ids.get(&m.name) {
+                    values
+                        .entry(m.observation_id)
+                        .or_default()
+                        .push((*n, m.value));
                 }
             }
         }
@@ -642,7 +826,7 @@ impl QuarterData {
                 false
             ),
             this.family::<StatusRow>(db, want("qi", this.qi_projects.is_some()), QI_SQL, false),
-            this.family::<(i64,)>(db, want("pdsa", this.pdsa.is_some()), PDSA_SQL, false),
+            this.family::<FacilityRow>(db, want("pdsa", this.pdsa.is_some()), PDSA_SQL, false),
             this.family::<StatusRow>(
                 db,
                 want("actions", this.actions.is_some()),
@@ -656,7 +840,7 @@ impl QuarterData {
                 true
             ),
             this.family::<AwardRow>(db, want("awards", this.awards.is_some()), AWARDS_SQL, true),
-            this.family::<(i64,)>(
+            this.family::<FacilityRow>(
                 db,
                 want("assigned", this.assigned.is_some()),
                 ASSIGNED_SQL,
@@ -665,21 +849,21 @@ impl QuarterData {
         )?;
         if let Some((sessions, mentees)) = sessions {
             for m in &mentees {
-                self.people.add(m.provider_id, &m.cadre, m.sex.as_deref());
+                Arc::make_mut(&mut self.people).add(m.provider_id, &m.cadre, m.sex.as_deref());
             }
             self.sessions = Some((sessions, mentees));
         }
         if let Some((obs, values)) = observations {
             for o in &obs {
-                self.people.add(o.provider_id, &o.cadre, o.sex.as_deref());
+                Arc::make_mut(&mut self.people).add(o.provider_id, &o.cadre, o.sex.as_deref());
             }
             self.metric_ids = metric_ids;
-            self.observations = Some((obs, values));
+            self.observations = Some((obs, Arc::new(values)));
         }
         if let Some(rows) = trainings {
             for r in &rows {
                 if let (Some(p), Some(c)) = (r.provider_id, &r.cadre) {
-                    self.people.add(p, c, r.sex.as_deref());
+                    Arc::make_mut(&mut self.people).add(p, c, r.sex.as_deref());
                 }
             }
             self.trainings = Some(rows);
@@ -687,16 +871,55 @@ impl QuarterData {
         self.reviews = reviews.or(self.reviews.take());
         self.recommendations = recommendations.or(self.recommendations.take());
         self.qi_projects = qi_projects.or(self.qi_projects.take());
-        self.pdsa = pdsa
-            .map(|rows| rows.into_iter().map(|r| r.0).collect())
-            .or(self.pdsa.take());
+        self.pdsa = pdsa.or(self.pdsa.take());
         self.actions = actions.or(self.actions.take());
         self.targets = targets.or(self.targets.take());
         self.awards = awards.or(self.awards.take());
-        self.assigned = assigned
-            .map(|rows| rows.into_iter().map(|r| r.0).collect())
-            .or(self.assigned.take());
+        self.assigned = assigned.or(self.assigned.take());
         Ok(())
+    }
+
+    /// The part of a programme's quarter that belongs to one organisation: exactly the rows
+    /// that loading the quarter for that organisation alone would read, since every row
+    /// carries the organisation its organisation-scoped query filters on. The programme view
+    /// computes each partner's column from it instead of reading the quarter once more per
+    /// partner.
+    pub fn only(&self, org: i64) -> QuarterData {
+        fn mine<T: Owned>(rows: &[T], org: i64) -> Vec<T> {
+            rows.iter()
+                .filter(|r| r.organisation() == org)
+                .cloned()
+                .collect()
+        }
+        fn keep<T: Owned>(rows: &Option<Vec<T>>, org: i64) -> Option<Vec<T>> {
+            rows.as_deref().map(|rows| mine(rows, org))
+        }
+        QuarterData {
+            first: self.first.clone(),
+            last: self.last.clone(),
+            quarter: self.quarter.clone(),
+            org: Some(org),
+            // Cadre and sex are the provider's, whichever organisation observed them.
+            people: self.people.clone(),
+            sessions: self
+                .sessions
+                .as_ref()
+                .map(|(sessions, mentees)| (mine(sessions, org), mine(mentees, org))),
+            observations: self
+                .observations
+                .as_ref()
+                .map(|(obs, values)| (mine(obs, org), values.clone())),
+            metric_ids: self.metric_ids.clone(),
+            trainings: keep(&self.trainings, org),
+            reviews: keep(&self.reviews, org),
+            recommendations: keep(&self.recommendations, org),
+            qi_projects: keep(&self.qi_projects, org),
+            pdsa: keep(&self.pdsa, org),
+            actions: keep(&self.actions, org),
+            targets: keep(&self.targets, org),
+            awards: keep(&self.awards, org),
+            assigned: keep(&self.assigned, org),
+        }
     }
 
     /// A formula's rows; the data it needs must have been loaded.
@@ -790,12 +1013,16 @@ impl QuarterData {
                     .map(|(p, (_, _, f))| one(Some(f), Some(p)))
                     .collect()
             }
-            Source::FacilitiesAssigned => self
-                .assigned
-                .iter()
-                .flatten()
-                .map(|f| one(Some(*f), None))
-                .collect(),
+            Source::FacilitiesAssigned => {
+                // A facility is assigned once however many partners' mentors cover it.
+                let set: BTreeSet<i64> = self
+                    .assigned
+                    .iter()
+                    .flatten()
+                    .map(|r| r.facility_id)
+                    .collect();
+                set.into_iter().map(|f| one(Some(f), None)).collect()
+            }
             Source::Observations => self
                 .matching_observations(conditions)
                 .into_iter()
@@ -870,7 +1097,7 @@ impl QuarterData {
                 .pdsa
                 .iter()
                 .flatten()
-                .map(|f| one(Some(*f), None))
+                .map(|r| one(Some(r.facility_id), None))
                 .collect(),
             Source::ActionItems => self
                 .actions

@@ -778,57 +778,116 @@ pub async fn preview(
         .ok_or(AppError::NotFound)
 }
 
-/// Computes the given indicators. A stored formula that no longer parses (it passed when
-/// saved; the language only grows) yields empty figures rather than failing the report.
+/// The catalogue's formulas, parsed once per computation.
+struct Parsed<'a> {
+    indicators: &'a [Indicator],
+    /// Numerator and denominator of each indicator; `None` for a stored formula that no
+    /// longer parses (it passed when saved; the language only grows).
+    formulas: Vec<(Option<Formula>, Option<Formula>)>,
+}
+
+impl<'a> Parsed<'a> {
+    fn new(indicators: &'a [Indicator]) -> Parsed<'a> {
+        let formulas = indicators
+            .iter()
+            .map(|i| {
+                let parse = |text: &str| match formula::parse(text) {
+                    Ok(f) => Some(f),
+                    Err(e) => {
+                        tracing::warn!(indicator = %i.code, error = %e, "stored formula does not parse");
+                        None
+                    }
+                };
+                (
+                    parse(&i.numerator),
+                    i.denominator.as_deref().and_then(parse),
+                )
+            })
+            .collect();
+        Parsed {
+            indicators,
+            formulas,
+        }
+    }
+
+    /// Both quarters' data for the formulas, and the unit tree, read at once (see
+    /// `QuarterData::load`).
+    async fn load(
+        &self,
+        db: &Db,
+        scope: Scope,
+        quarter: Quarter,
+    ) -> AppResult<(compute::Units, compute::QuarterData, compute::QuarterData)> {
+        let formulas: Vec<&Formula> = self
+            .formulas
+            .iter()
+            .flat_map(|(n, d)| n.iter().chain(d.iter()))
+            .collect();
+        let mut metrics: Vec<String> = formulas
+            .iter()
+            .flat_map(|f| f.metric_names())
+            .map(str::to_string)
+            .collect();
+        metrics.sort();
+        metrics.dedup();
+        let mut current = compute::QuarterData::new(scope, quarter);
+        let mut previous = compute::QuarterData::new(scope, quarter.previous());
+        let (units, (), ()) = tokio::try_join!(
+            compute::Units::load(db),
+            current.load(db, &formulas, &metrics),
+            previous.load(db, &formulas, &metrics),
+        )?;
+        Ok((units, current, previous))
+    }
+}
+
+/// Computes the given indicators. A stored formula that no longer parses yields empty
+/// figures rather than failing the report.
 pub async fn compute_these(
     db: &Db,
     indicators: &[Indicator],
     scope: Scope,
     quarter: Quarter,
 ) -> AppResult<Vec<IndicatorFigures>> {
-    let parsed: Vec<(Option<Formula>, Option<Formula>)> = indicators
-        .iter()
-        .map(|i| {
-            let parse = |text: &str| match formula::parse(text) {
-                Ok(f) => Some(f),
-                Err(e) => {
-                    tracing::warn!(indicator = %i.code, error = %e, "stored formula does not parse");
-                    None
-                }
-            };
-            (
-                parse(&i.numerator),
-                i.denominator.as_deref().and_then(parse),
-            )
-        })
-        .collect();
-    let formulas: Vec<&Formula> = parsed
-        .iter()
-        .flat_map(|(n, d)| n.iter().chain(d.iter()))
-        .collect();
-    let mut metrics: Vec<String> = formulas
-        .iter()
-        .flat_map(|f| f.metric_names())
-        .map(str::to_string)
-        .collect();
-    metrics.sort();
-    metrics.dedup();
-    let mut current = compute::QuarterData::new(scope, quarter);
-    let mut previous = compute::QuarterData::new(scope, quarter.previous());
-    // Both quarters and the unit tree at once (see `QuarterData::load`).
-    let (units, (), ()) = tokio::try_join!(
-        compute::Units::load(db),
-        current.load(db, &formulas, &metrics),
-        previous.load(db, &formulas, &metrics),
-    )?;
+    let parsed = Parsed::new(indicators);
+    let (units, current, previous) = parsed.load(db, scope, quarter).await?;
+    Ok(evaluate(&parsed, &units, &current, &previous))
+}
 
+/// The whole programme's figures and, from the same rows, each of `partners`' own figures:
+/// what `compute` gives for `Scope::Organisation(partner)`, without reading the quarter again
+/// for each partner (the programme view's columns).
+pub async fn compute_programme(
+    db: &Db,
+    quarter: Quarter,
+    partners: &[i64],
+) -> AppResult<(Vec<IndicatorFigures>, Vec<Vec<IndicatorFigures>>)> {
+    let indicators = list(db, false).await?;
+    let parsed = Parsed::new(&indicators);
+    let (units, current, previous) = parsed.load(db, Scope::Programme, quarter).await?;
+    let programme = evaluate(&parsed, &units, &current, &previous);
+    let each = partners
+        .iter()
+        .map(|org| evaluate(&parsed, &units, &current.only(*org), &previous.only(*org)))
+        .collect();
+    Ok((programme, each))
+}
+
+/// Every indicator's figures over loaded quarters.
+fn evaluate(
+    parsed: &Parsed,
+    units: &compute::Units,
+    current: &compute::QuarterData,
+    previous: &compute::QuarterData,
+) -> Vec<IndicatorFigures> {
+    let indicators = parsed.indicators;
     let empty = Figure {
         value: None,
         numerator: 0.0,
         denominator: None,
     };
     let mut out = Vec::with_capacity(indicators.len());
-    for (indicator, (num, den)) in indicators.iter().zip(&parsed) {
+    for (indicator, (num, den)) in indicators.iter().zip(&parsed.formulas) {
         let percent = indicator.unit == "percent";
         let mut figures = IndicatorFigures {
             code: indicator.code.clone(),
@@ -907,5 +966,5 @@ pub async fn compute_these(
         }
         out.push(figures);
     }
-    Ok(out)
+    out
 }
