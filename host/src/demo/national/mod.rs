@@ -384,6 +384,16 @@ pub async fn load(db: &Db, registry: &Registry, options: &Options) -> anyhow::Re
             .execute(db.pool())
             .await
             .context("moving PostgreSQL's id sequences past the generated ids")?;
+        // Without statistics on the freshly loaded tables PostgreSQL plans the report's
+        // queries for empty tables (an index on the date alone, then a hash join over every
+        // partner's quarter): 1.7 s instead of 0.96 s for one organisation's report at full
+        // scale. Autovacuum would get there eventually; a bulk load should not wait for it.
+        // (SQLite's report queries fix their join order with CROSS JOIN and were measured
+        // without statistics.)
+        sqlx::query("ANALYZE")
+            .execute(db.pool())
+            .await
+            .context("collecting PostgreSQL's statistics on the generated tables")?;
     }
     sqlx::query("UPDATE organisations SET name = $1 WHERE code = $2")
         .bind(pm_name(options))
