@@ -28,7 +28,7 @@ use super::DbKind;
 use crate::error::{AppError, AppResult};
 
 /// One column of a row type read as JSON.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Column {
     /// Integers, text and NULL: JSON holds them exactly.
     Plain(&'static str),

@@ -622,8 +622,8 @@ pub async fn programme(db: &Db, actor: &Actor, quarter: &str) -> AppResult<Progr
         .filter(|(_, r)| frozen(r).is_none())
         .map(|(o, _)| o.id)
         .collect();
-    let (total, mut live_figures) = indicators::compute_programme(db, quarter, &live).await?;
-    live_figures.reverse();
+    let (total, live_figures) = indicators::compute_programme(db, quarter, &live).await?;
+    let mut live_figures = live_figures.into_iter();
     let mut columns = Vec::with_capacity(orgs.len());
     let mut per_org: Vec<Vec<IndicatorFigures>> = Vec::with_capacity(orgs.len());
     for (o, stored) in orgs.iter().zip(&stored) {
@@ -635,7 +635,7 @@ pub async fn programme(db: &Db, actor: &Actor, quarter: &str) -> AppResult<Progr
             Some(json) => ("approved", stored_figures(json)?),
             None => (
                 "live",
-                live_figures.pop().ok_or_else(|| {
+                live_figures.next().ok_or_else(|| {
                     AppError::Internal(anyhow::anyhow!("a live column was not computed"))
                 })?,
             ),

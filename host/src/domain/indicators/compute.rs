@@ -233,117 +233,35 @@ pub fn breakdown<K: Ord + ToString>(
 // ---------------------------------------------------------------------------------------------
 // The quarter's data
 
-#[derive(Clone, Debug, Deserialize)]
-struct SessionRow {
-    id: String,
-    facility_id: i64,
-    session_type: String,
-    session_date: String,
-    organisation_id: i64,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-struct MenteeRow {
-    session_id: String,
-    provider_id: i64,
-    cadre: String,
-    sex: Option<String>,
-    organisation_id: i64,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-struct ObservationRow {
-    id: i64,
-    provider_id: i64,
-    facility_id: i64,
-    observed_on: String,
-    checklist_id: String,
-    checklist_kind: String,
-    cadre: String,
-    sex: Option<String>,
-    organisation_id: i64,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-struct TrainingRow {
-    id: String,
-    facility_id: Option<i64>,
-    provider_id: Option<i64>,
-    provider_facility_id: Option<i64>,
-    cadre: Option<String>,
-    sex: Option<String>,
-    pre_id: Option<i64>,
-    #[serde(deserialize_with = "json_rows::optional_real")]
-    pre_percentage: Option<f64>,
-    post_id: Option<i64>,
-    #[serde(deserialize_with = "json_rows::optional_real")]
-    post_percentage: Option<f64>,
-    post_level: Option<String>,
-    post_checklist: Option<String>,
-    organisation_id: i64,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-struct ReviewRow {
-    facility_id: i64,
-    death_type: String,
-    avoidable: Option<String>,
-    reviewed_on: Option<String>,
-    notified_on: String,
-    organisation_id: i64,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-struct RecommendationRow {
-    facility_id: i64,
-    status: String,
-    done_on: Option<String>,
-    organisation_id: i64,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-struct StatusRow {
-    facility_id: i64,
-    status: String,
-    done_on: Option<String>,
-    organisation_id: i64,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-struct TargetRow {
-    facility_id: i64,
-    measure: String,
-    target: i64,
-    achieved: Option<i64>,
-    organisation_id: i64,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-struct AwardRow {
-    facility_id: i64,
-    #[serde(deserialize_with = "json_rows::real")]
-    award_amount: f64,
-    organisation_id: i64,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-struct FacilityRow {
-    facility_id: i64,
-    organisation_id: i64,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-struct MetricRow {
-    observation_id: i64,
-    name: String,
-    #[serde(deserialize_with = "json_rows::real")]
-    value: f64,
-}
-
-/// A family's row type: read as one JSON array (see `json_rows`), its columns listed in the
-/// order of its fields.
+/// A family's row type: read as one JSON array (see `json_rows`), its columns in the order
+/// of its fields. Declared through `family_rows!`, so the column list cannot drift from the
+/// fields.
 trait FamilyRow: DeserializeOwned + Send {
     const COLUMNS: &'static [Column];
+}
+
+/// Row types and their column lists in one declaration. A floating-point field names the
+/// `json_rows` function that reads it (`value: f64 as "json_rows::real"`), which also makes
+/// its column a `Column::Real`.
+macro_rules! family_rows {
+    ($(struct $name:ident { $($field:ident: $ty:ty $(as $with:literal)?,)* })*) => {
+        $(
+            #[derive(Clone, Debug, Deserialize)]
+            struct $name {
+                $($(#[serde(deserialize_with = $with)])? $field: $ty,)*
+            }
+
+            impl FamilyRow for $name {
+                const COLUMNS: &'static [Column] = &[$(
+                    if <[&str]>::is_empty(&[$($with)?]) {
+                        Column::Plain(stringify!($field))
+                    } else {
+                        Column::Real(stringify!($field))
+                    },
+                )*];
+            }
+        )*
+    };
 }
 
 /// A row of the quarter that belongs to one organisation: the one its organisation-scoped
@@ -376,118 +294,98 @@ owned!(
     FacilityRow
 );
 
-impl FamilyRow for SessionRow {
-    const COLUMNS: &'static [Column] = &[
-        Column::Plain("id"),
-        Column::Plain("facility_id"),
-        Column::Plain("session_type"),
-        Column::Plain("session_date"),
-        Column::Plain("organisation_id"),
-    ];
-}
+family_rows! {
+    struct SessionRow {
+        id: String,
+        facility_id: i64,
+        session_type: String,
+        session_date: String,
+        organisation_id: i64,
+    }
 
-impl FamilyRow for MenteeRow {
-    const COLUMNS: &'static [Column] = &[
-        Column::Plain("session_id"),
-        Column::Plain("provider_id"),
-        Column::Plain("cadre"),
-        Column::Plain("sex"),
-        Column::Plain("organisation_id"),
-    ];
-}
+    struct MenteeRow {
+        session_id: String,
+        provider_id: i64,
+        cadre: String,
+        sex: Option<String>,
+        organisation_id: i64,
+    }
 
-impl FamilyRow for ObservationRow {
-    const COLUMNS: &'static [Column] = &[
-        Column::Plain("id"),
-        Column::Plain("provider_id"),
-        Column::Plain("facility_id"),
-        Column::Plain("observed_on"),
-        Column::Plain("checklist_id"),
-        Column::Plain("checklist_kind"),
-        Column::Plain("cadre"),
-        Column::Plain("sex"),
-        Column::Plain("organisation_id"),
-    ];
-}
+    struct ObservationRow {
+        id: i64,
+        provider_id: i64,
+        facility_id: i64,
+        observed_on: String,
+        checklist_id: String,
+        checklist_kind: String,
+        cadre: String,
+        sex: Option<String>,
+        organisation_id: i64,
+    }
 
-impl FamilyRow for TrainingRow {
-    const COLUMNS: &'static [Column] = &[
-        Column::Plain("id"),
-        Column::Plain("facility_id"),
-        Column::Plain("provider_id"),
-        Column::Plain("provider_facility_id"),
-        Column::Plain("cadre"),
-        Column::Plain("sex"),
-        Column::Plain("pre_id"),
-        Column::Real("pre_percentage"),
-        Column::Plain("post_id"),
-        Column::Real("post_percentage"),
-        Column::Plain("post_level"),
-        Column::Plain("post_checklist"),
-        Column::Plain("organisation_id"),
-    ];
-}
+    struct TrainingRow {
+        id: String,
+        facility_id: Option<i64>,
+        provider_id: Option<i64>,
+        provider_facility_id: Option<i64>,
+        cadre: Option<String>,
+        sex: Option<String>,
+        pre_id: Option<i64>,
+        pre_percentage: Option<f64> as "json_rows::optional_real",
+        post_id: Option<i64>,
+        post_percentage: Option<f64> as "json_rows::optional_real",
+        post_level: Option<String>,
+        post_checklist: Option<String>,
+        organisation_id: i64,
+    }
 
-impl FamilyRow for ReviewRow {
-    const COLUMNS: &'static [Column] = &[
-        Column::Plain("facility_id"),
-        Column::Plain("death_type"),
-        Column::Plain("avoidable"),
-        Column::Plain("reviewed_on"),
-        Column::Plain("notified_on"),
-        Column::Plain("organisation_id"),
-    ];
-}
+    struct ReviewRow {
+        facility_id: i64,
+        death_type: String,
+        avoidable: Option<String>,
+        reviewed_on: Option<String>,
+        notified_on: String,
+        organisation_id: i64,
+    }
 
-impl FamilyRow for RecommendationRow {
-    const COLUMNS: &'static [Column] = &[
-        Column::Plain("facility_id"),
-        Column::Plain("status"),
-        Column::Plain("done_on"),
-        Column::Plain("organisation_id"),
-    ];
-}
+    struct RecommendationRow {
+        facility_id: i64,
+        status: String,
+        done_on: Option<String>,
+        organisation_id: i64,
+    }
 
-impl FamilyRow for StatusRow {
-    const COLUMNS: &'static [Column] = &[
-        Column::Plain("facility_id"),
-        Column::Plain("status"),
-        Column::Plain("done_on"),
-        Column::Plain("organisation_id"),
-    ];
-}
+    struct StatusRow {
+        facility_id: i64,
+        status: String,
+        done_on: Option<String>,
+        organisation_id: i64,
+    }
 
-impl FamilyRow for TargetRow {
-    const COLUMNS: &'static [Column] = &[
-        Column::Plain("facility_id"),
-        Column::Plain("measure"),
-        Column::Plain("target"),
-        Column::Plain("achieved"),
-        Column::Plain("organisation_id"),
-    ];
-}
+    struct TargetRow {
+        facility_id: i64,
+        measure: String,
+        target: i64,
+        achieved: Option<i64>,
+        organisation_id: i64,
+    }
 
-impl FamilyRow for AwardRow {
-    const COLUMNS: &'static [Column] = &[
-        Column::Plain("facility_id"),
-        Column::Real("award_amount"),
-        Column::Plain("organisation_id"),
-    ];
-}
+    struct AwardRow {
+        facility_id: i64,
+        award_amount: f64 as "json_rows::real",
+        organisation_id: i64,
+    }
 
-impl FamilyRow for FacilityRow {
-    const COLUMNS: &'static [Column] = &[
-        Column::Plain("facility_id"),
-        Column::Plain("organisation_id"),
-    ];
-}
+    struct FacilityRow {
+        facility_id: i64,
+        organisation_id: i64,
+    }
 
-impl FamilyRow for MetricRow {
-    const COLUMNS: &'static [Column] = &[
-        Column::Plain("observation_id"),
-        Column::Plain("name"),
-        Column::Real("value"),
-    ];
+    struct MetricRow {
+        observation_id: i64,
+        name: String,
+        value: f64 as "json_rows::real",
+    }
 }
 
 /// Observation id → the (metric number, value) of the metrics the catalogue uses; names are
@@ -1341,6 +1239,33 @@ fn family(f: &Formula) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn family_rows_list_their_fields_in_order_and_mark_floats() {
+        use Column::{Plain, Real};
+        assert_eq!(
+            TrainingRow::COLUMNS,
+            [
+                Plain("id"),
+                Plain("facility_id"),
+                Plain("provider_id"),
+                Plain("provider_facility_id"),
+                Plain("cadre"),
+                Plain("sex"),
+                Plain("pre_id"),
+                Real("pre_percentage"),
+                Plain("post_id"),
+                Real("post_percentage"),
+                Plain("post_level"),
+                Plain("post_checklist"),
+                Plain("organisation_id"),
+            ]
+        );
+        assert_eq!(
+            MetricRow::COLUMNS,
+            [Plain("observation_id"), Plain("name"), Real("value")]
+        );
+    }
 
     fn rows(values: &[(i64, f64)], mean: bool) -> Rows {
         Rows {
