@@ -477,8 +477,10 @@ fn ms(d: Duration) -> f64 {
 /// Every indicator's numerator and denominator for the quarter (`p` = 0) and the previous one
 /// (`p` = 1), as rows (p, code, numerator, denominator). `$1`..`$3` and `$4`..`$6` are the two
 /// quarters' first day, last day and name; `$7` the organisation (the programme spelling drops
-/// every `AND x.organisation_id = $7`). CROSS JOIN fixes SQLite's join order (sessions, then
-/// their observations, then their metrics), as `compute.rs` does; PostgreSQL plans it freely.
+/// every `AND x.organisation_id = $7`, or reads every organisation's range of a reporting
+/// table). Observations, their metrics and mentees come from the reporting tables (migration
+/// 0007), as in `compute.rs`: a hand-written statement over this schema would use them too.
+/// CROSS JOIN fixes SQLite's join order; PostgreSQL plans it freely.
 const BASELINE: &str = "
 WITH periods (p, first_day, last_day, quarter) AS (VALUES (0, $1, $2, $3), (1, $4, $5, $6)),
 s AS (
@@ -488,9 +490,9 @@ s AS (
       AND s.organisation_id = $7
 ),
 o AS (
-    SELECT s.p, o.id, o.provider_id, o.observed_on
-    FROM s CROSS JOIN observations o
-    WHERE o.session_id = s.id AND o.observed_on >= s.first_day AND o.observed_on <= s.last_day
+    SELECT p.p, r.organisation_id, r.observation_id AS id, r.provider_id, r.observed_on
+    FROM periods p CROSS JOIN report_observations r
+    WHERE r.observed_on >= p.first_day AND r.observed_on <= p.last_day AND r.organisation_id = $7
 ),
 m AS (
     SELECT o.p, o.id, o.provider_id, o.observed_on, m.name, m.value,
@@ -499,8 +501,9 @@ m AS (
                 WHEN m.name IN ('emonc.shoulder_dystocia.pass', 'emonc.cord_prolapse.pass') THEN 'COMP-OE'
                 WHEN m.name = 'qi.supportive_supervision.competent' THEN 'COMP-IPC'
                 ELSE 'AMTSL-01' END AS code
-    FROM o CROSS JOIN observation_metrics m
-    WHERE m.observation_id = o.id AND (m.name || '') IN ('hbb.bag_mask.pass', 'hbb.osce_a.pass', 'hbb.osce_b.pass',
+    FROM o CROSS JOIN report_metrics m
+    WHERE m.organisation_id = o.organisation_id AND m.observed_on = o.observed_on
+      AND m.observation_id = o.id AND (m.name || '') IN ('hbb.bag_mask.pass', 'hbb.osce_a.pass', 'hbb.osce_b.pass',
                      'emonc.newborn_resuscitation.pass', 'ldhf.amtsl.pass', 'ldhf.pph.pass',
                      'emonc.pph.pass', 'emonc.shoulder_dystocia.pass', 'emonc.cord_prolapse.pass',
                      'qi.supportive_supervision.competent', 'ldhf.amtsl.uterotonic_within_1_min')
@@ -523,8 +526,10 @@ t AS (
 figures (p, code, num, den) AS (
     SELECT p, 'LDHF-01', COUNT(*), CAST(NULL AS DOUBLE PRECISION) FROM s GROUP BY p
     UNION ALL
-    SELECT s.p, 'LDHF-02', COUNT(DISTINCT sm.provider_id), CAST(NULL AS DOUBLE PRECISION)
-    FROM s JOIN session_mentees sm ON sm.session_id = s.id GROUP BY s.p
+    SELECT p.p, 'LDHF-02', COUNT(DISTINCT rm.provider_id), CAST(NULL AS DOUBLE PRECISION)
+    FROM periods p CROSS JOIN report_mentees rm
+    WHERE rm.session_date >= p.first_day AND rm.session_date <= p.last_day AND rm.organisation_id = $7
+    GROUP BY p.p
     UNION ALL
     SELECT p.p, 'LDHF-03', (SELECT COUNT(DISTINCT s.facility_id) FROM s WHERE s.p = p.p),
            (SELECT COUNT(DISTINCT ma.facility_id) FROM mentor_assignments ma JOIN users u ON u.id = ma.mentor_id
@@ -578,6 +583,14 @@ fn baseline_sql(programme: bool) -> String {
         return BASELINE.to_string();
     }
     let mut sql = BASELINE.to_string();
+    // The reporting tables are keyed by organisation first: the programme reads every
+    // organisation's range, as `indicators::compute` does.
+    for alias in ["r", "rm"] {
+        sql = sql.replace(
+            &format!(" AND {alias}.organisation_id = $7"),
+            &format!(" AND {alias}.organisation_id IN (SELECT id FROM organisations)"),
+        );
+    }
     for alias in ["s", "u", "t", "d", "q", "a", "tm"] {
         sql = sql.replace(&format!(" AND {alias}.organisation_id = $7"), "");
     }

@@ -23,8 +23,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use mentortrack::db::Db;
-use mentortrack::domain::scoring;
 use mentortrack::domain::sessions::{self, SessionInput};
+use mentortrack::domain::{reporting, scoring};
 use mentortrack_tests::bench::{machine, nearest_rank, peak_rss_kib, reset_peak_rss};
 use mentortrack_tests::{Engine, Fixture, TestApp};
 use serde_json::{Value, json};
@@ -440,6 +440,10 @@ async fn bare_insert(
             .await
             .map_err(fail)?;
     }
+    // The reports' copies of the session, as the server writes them (`domain::reporting`).
+    reporting::record_session(&mut tx, &id)
+        .await
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     tx.commit().await.map_err(fail)?;
     Ok(StatusCode::CREATED)
 }

@@ -834,6 +834,152 @@ async fn lists_filter_by_facility_provider_checklist_and_dates(app: TestApp) {
     assert_eq!(fields(&err), ["from"]);
 }
 
+/// The reports' copies of the sessions (`report_*`, `domain::reporting`) against what the
+/// session tables say, as sorted rows: (organisation, date, session, provider) per mentee;
+/// (organisation, date, observation, session, provider, facility, checklist, kind) per
+/// observation; (organisation, date, observation, metric, value) per metric.
+async fn reporting_rows(app: &TestApp, derived: bool) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
+    let sql: [&str; 3] = if derived {
+        [
+            "SELECT s.organisation_id, s.session_date, s.id, m.provider_id
+             FROM sessions s JOIN session_mentees m ON m.session_id = s.id WHERE s.status = 'recorded'",
+            "SELECT s.organisation_id, o.observed_on, o.id, s.id, o.provider_id, s.facility_id, o.checklist_id, o.checklist_kind
+             FROM sessions s JOIN observations o ON o.session_id = s.id WHERE s.status = 'recorded'",
+            "SELECT s.organisation_id, o.observed_on, o.id, m.name, m.value
+             FROM sessions s JOIN observations o ON o.session_id = s.id
+               JOIN observation_metrics m ON m.observation_id = o.id WHERE s.status = 'recorded'",
+        ]
+    } else {
+        [
+            "SELECT organisation_id, session_date, session_id, provider_id FROM report_mentees",
+            "SELECT organisation_id, observed_on, observation_id, session_id, provider_id, facility_id, checklist_id, checklist_kind
+             FROM report_observations",
+            "SELECT organisation_id, observed_on, observation_id, name, value FROM report_metrics",
+        ]
+    };
+    let pool = app.db.pool();
+    let mut mentees: Vec<Value> = sqlx::query_as::<_, (i64, String, String, i64)>(sql[0])
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| json!([r.0, r.1, r.2, r.3]))
+        .collect();
+    let mut observations: Vec<Value> =
+        sqlx::query_as::<_, (i64, String, i64, String, i64, i64, String, String)>(sql[1])
+            .fetch_all(pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| json!([r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7]))
+            .collect();
+    let mut metrics: Vec<Value> = sqlx::query_as::<_, (i64, String, i64, String, f64)>(sql[2])
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| json!([r.0, r.1, r.2, r.3, r.4]))
+        .collect();
+    for rows in [&mut mentees, &mut observations, &mut metrics] {
+        rows.sort_by_key(|r| r.to_string());
+    }
+    (mentees, observations, metrics)
+}
+
+async fn assert_reporting_follows(app: &TestApp, step: &str) -> (usize, usize, usize) {
+    let copied = reporting_rows(app, false).await;
+    let derived = reporting_rows(app, true).await;
+    assert_eq!(copied.0, derived.0, "{step}: report_mentees");
+    assert_eq!(copied.1, derived.1, "{step}: report_observations");
+    assert_eq!(copied.2, derived.2, "{step}: report_metrics");
+    (copied.0.len(), copied.1.len(), copied.2.len())
+}
+
+async fn reporting_copies_follow_every_change(app: TestApp) {
+    let f = app.seed_with_plugins().await;
+    let api = app.api(&f.a.mentor).await;
+    let (first, second) = (uuid(), uuid());
+    let body = body_for_a(&app, &f, &first).await;
+    assert_eq!(post(&api, &body).await.0, 201);
+    let (n_mentees, n_obs, n_metrics) = assert_reporting_follows(&app, "created").await;
+    assert_eq!((n_mentees, n_obs), (1, 1));
+    assert!(n_metrics > 0, "the AMTSL drill emits metrics");
+    assert_eq!(
+        post(&api, &body_for_a(&app, &f, &second).await).await.0,
+        201
+    );
+    assert_eq!(
+        assert_reporting_follows(&app, "second created").await,
+        (2, 2, 2 * n_metrics)
+    );
+
+    // A correction moves the session to another day and scores it worse: the copies move and
+    // carry the new values, and none of the old ones is left behind.
+    let yesterday = (chrono::Utc::now().date_naive() - chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let mut corrected = body.clone();
+    corrected["date"] = json!(yesterday);
+    let responses = corrected["observations"][0]["responses"]
+        .as_array_mut()
+        .unwrap();
+    let worse = responses
+        .iter_mut()
+        .find(|r| r["answer"]["type"] == "done")
+        .expect("a done/partly/not-done item");
+    worse["answer"] = json!({"type": "not_done"});
+    corrected["reason"] = json!("wrong day");
+    let r = api
+        .send(
+            Method::PUT,
+            &format!("/api/v1/sessions/{first}"),
+            &corrected,
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    assert_eq!(
+        assert_reporting_follows(&app, "corrected").await,
+        (2, 2, 2 * n_metrics)
+    );
+    let moved: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM report_observations WHERE session_id = $1 AND observed_on = $2",
+    )
+    .bind(&first)
+    .bind(&yesterday)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(moved, 1, "the corrected observation is on its new day");
+
+    // Corrected again with the same content: the same rows, derived anew.
+    let r = api
+        .send(
+            Method::PUT,
+            &format!("/api/v1/sessions/{first}"),
+            &corrected,
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        assert_reporting_follows(&app, "corrected twice").await,
+        (2, 2, 2 * n_metrics)
+    );
+
+    // A withdrawn session leaves the reports.
+    let r = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/sessions/{second}/withdraw"),
+            &json!({"reason": "logged twice"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        assert_reporting_follows(&app, "withdrawn").await,
+        (1, 1, n_metrics)
+    );
+}
+
 engine_tests! {
     async fn logs_scored_session(app) { logs_a_scored_session_and_records_what_scored_it(app).await }
     async fn idempotent_resend(app) { identical_resend_returns_the_stored_session_and_a_different_body_conflicts(app).await }
@@ -847,4 +993,5 @@ engine_tests! {
     async fn half_received(app) { a_half_received_request_stores_nothing(app).await }
     async fn isolation(app) { partners_see_only_their_own_sessions(app).await }
     async fn list_filters(app) { lists_filter_by_facility_provider_checklist_and_dates(app).await }
+    async fn reporting_copies(app) { reporting_copies_follow_every_change(app).await }
 }

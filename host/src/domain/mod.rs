@@ -12,6 +12,7 @@ pub mod organisations;
 pub mod providers;
 pub mod qi;
 pub mod quarter;
+pub mod reporting;
 pub mod reports;
 pub mod scoring;
 pub mod sessions;

@@ -17,7 +17,7 @@ use crate::authz::{Actor, Role};
 use crate::config::Programme;
 use crate::db::{Db, DbKind, Tx, is_unique_violation};
 use crate::domain::scoring::{self, ChecklistInput, Observation, Owner, Version};
-use crate::domain::{Page, PageParams, assignments, audit, org_units};
+use crate::domain::{Page, PageParams, assignments, audit, org_units, reporting};
 use crate::error::{AppError, AppResult, Validator};
 use crate::plugins::Registry;
 use crate::plugins::model::{Response, ScoreContext};
@@ -817,6 +817,7 @@ pub async fn create(
         return Err(e.into());
     }
     let stored = write_children(&mut tx, &id, &valid, &scored).await?;
+    reporting::record_session(&mut tx, &id).await?;
     let after = audit_snapshot(&id, &valid, &scored);
     audit::record(
         &mut tx,
@@ -1147,6 +1148,8 @@ pub async fn correct(
     let scored = score(registry, plan).await?;
 
     let mut tx = db.begin().await?;
+    // Before the date and the observations change: the rows are found by them.
+    reporting::forget_session(&mut tx, &id).await?;
     let n = sqlx::query(
         "UPDATE sessions SET facility_id = $1, session_date = $2, session_type = $3, topic = $4,
             duration_minutes = $5, notes = $6, action_points = $7, content_sha256 = $8,
@@ -1178,6 +1181,7 @@ pub async fn correct(
         .await?;
     scoring::delete(&mut tx, Owner::Session(&id)).await?;
     write_children(&mut tx, &id, &valid, &scored).await?;
+    reporting::record_session(&mut tx, &id).await?;
     let mut after = audit_snapshot(&id, &valid, &scored);
     after.reason = Some(reason.clone());
     after.rescore = Some(input.rescore);
@@ -1225,6 +1229,7 @@ pub async fn withdraw(
     let before = load(db, &id).await?;
     let now = crate::time::now();
     let mut tx = db.begin().await?;
+    reporting::forget_session(&mut tx, &id).await?;
     let n = sqlx::query(
         "UPDATE sessions SET status = 'withdrawn', withdrawn_reason = $1, withdrawn_at = $2,
             withdrawn_by = $3, revision = revision + 1, updated_at = $2
