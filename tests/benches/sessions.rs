@@ -45,11 +45,20 @@ struct Phase {
     latencies_us: Vec<u64>,
     errors: usize,
     peak_rss_kib: u64,
+    /// SQLite: how long the actions of this phase held the single writer, in all.
+    writer_held: Option<(u64, Duration)>,
 }
 
 impl Phase {
     fn per_second(&self) -> f64 {
         self.sessions as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Mean time one action held SQLite's writer, in µs.
+    fn writer_us(&self) -> Option<f64> {
+        self.writer_held
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, held)| held.as_secs_f64() * 1e6 / n as f64)
     }
 }
 
@@ -100,9 +109,9 @@ async fn run(settings: Settings) {
         println!("PostgreSQL skipped: set MENTORTRACK_TEST_POSTGRES_URL (tests/run.sh does).\n");
     }
     println!(
-        "| engine | path | sessions/s | ratio to baseline | p50 ms | p99 ms | max ms | requests | errors | peak RSS MiB |"
+        "| engine | path | sessions/s | ratio to baseline | p50 ms | p99 ms | max ms | requests | errors | peak RSS MiB | writer held µs/session |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for engine in engines {
         bench_engine(engine, &settings).await;
     }
@@ -129,10 +138,36 @@ async fn bench_engine(engine: Engine, settings: &Settings) {
     let mut api_reps = Vec::new();
     let mut bare_reps = Vec::new();
     for _ in 0..settings.reps {
-        load(&client, &bare_url, None, &template, settings.warmup).await;
-        bare_reps.push(load(&client, &bare_url, None, &template, settings.block).await);
-        load(&client, &api_url, Some(&token), &template, settings.warmup).await;
-        api_reps.push(load(&client, &api_url, Some(&token), &template, settings.block).await);
+        load(
+            &app.db,
+            &client,
+            &bare_url,
+            None,
+            &template,
+            settings.warmup,
+        )
+        .await;
+        bare_reps.push(load(&app.db, &client, &bare_url, None, &template, settings.block).await);
+        load(
+            &app.db,
+            &client,
+            &api_url,
+            Some(&token),
+            &template,
+            settings.warmup,
+        )
+        .await;
+        api_reps.push(
+            load(
+                &app.db,
+                &client,
+                &api_url,
+                Some(&token),
+                &template,
+                settings.block,
+            )
+            .await,
+        );
     }
     let name = match engine {
         Engine::Sqlite => "SQLite",
@@ -149,7 +184,7 @@ async fn bench_engine(engine: Engine, settings: &Settings) {
         ),
     ] {
         println!(
-            "| {name} | {path} | {:.0} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {:.0} |",
+            "| {name} | {path} | {:.0} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {:.0} | {} |",
             p.per_second(),
             ratio
                 .map(|r| format!("{:.0} %", r * 100.0))
@@ -160,6 +195,7 @@ async fn bench_engine(engine: Engine, settings: &Settings) {
             p.latencies_us.len(),
             p.errors,
             p.peak_rss_kib as f64 / 1024.0,
+            p.writer_us().map_or("—".into(), |us| format!("{us:.0}")),
         );
     }
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
@@ -186,6 +222,10 @@ fn summarise(reps: &[Phase]) -> Phase {
         latencies_us: latencies,
         errors: reps.iter().map(|p| p.errors).sum(),
         peak_rss_kib: reps.iter().map(|p| p.peak_rss_kib).max().unwrap_or(0),
+        writer_held: reps
+            .iter()
+            .filter_map(|p| p.writer_held)
+            .reduce(|a, b| (a.0 + b.0, a.1 + b.1)),
     }
 }
 
@@ -196,6 +236,7 @@ fn ms(sorted_us: &[u64], q: f64) -> f64 {
 
 /// `CLIENTS` clients posting fresh sessions back to back for `duration`.
 async fn load(
+    db: &Db,
     client: &reqwest::Client,
     url: &str,
     token: Option<&str>,
@@ -203,6 +244,7 @@ async fn load(
     duration: Duration,
 ) -> Phase {
     reset_peak_rss();
+    let held_before = db.writer_held();
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = tokio::task::JoinSet::new();
@@ -252,6 +294,10 @@ async fn load(
         phase.errors += errors;
     }
     phase.elapsed = start.elapsed();
+    phase.writer_held = db
+        .writer_held()
+        .zip(held_before)
+        .map(|(after, before)| (after.0 - before.0, after.1.saturating_sub(before.1)));
     phase.latencies_us.sort_unstable();
     phase.peak_rss_kib = peak_rss_kib();
     phase

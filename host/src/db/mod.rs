@@ -142,6 +142,12 @@ impl Db {
         }
     }
 
+    /// On SQLite, how many actions have held the single writer and for how long in all
+    /// (`None` on PostgreSQL, whose writers do not queue behind one connection).
+    pub fn writer_held(&self) -> Option<(u64, std::time::Duration)> {
+        self.group.as_ref().map(|w| w.held_so_far())
+    }
+
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1")
             .execute(&self.read)

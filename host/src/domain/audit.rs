@@ -42,6 +42,32 @@ pub async fn record<B: Serialize, A: Serialize>(
         before.map_err(|e| AppError::Internal(e.into()))?,
         after.map_err(|e| AppError::Internal(e.into()))?,
     );
+    record_json(
+        tx,
+        actor,
+        organisation_id,
+        action,
+        entity,
+        entity_id,
+        before,
+        after,
+    )
+    .await
+}
+
+/// [`record`] with the record already serialised: for a hot write path that serialises
+/// before it takes the writer rather than while holding it.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_json(
+    tx: &mut Tx,
+    actor: Option<&Actor>,
+    organisation_id: Option<i64>,
+    action: &str,
+    entity: &str,
+    entity_id: impl ToString,
+    before: Option<String>,
+    after: Option<String>,
+) -> AppResult<()> {
     sqlx::query(
         "INSERT INTO audit_log (at, actor_id, organisation_id, action, entity, entity_id, before_json, after_json)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

@@ -777,6 +777,10 @@ pub async fn create(
     .await?;
     v.finish()?;
     let scored = score(registry, plan).await?;
+    // Serialised before taking the writer: every microsecond spent holding it is one no
+    // other session can use.
+    let after = serde_json::to_string(&audit_snapshot(&id, &valid, &scored))
+        .map_err(|e| AppError::Internal(e.into()))?;
 
     let now = crate::time::now();
     let mut tx = db.begin().await?;
@@ -818,16 +822,15 @@ pub async fn create(
     }
     let stored = write_children(&mut tx, &id, &valid, &scored).await?;
     reporting::record_session(&mut tx, &id).await?;
-    let after = audit_snapshot(&id, &valid, &scored);
-    audit::record(
+    audit::record_json(
         &mut tx,
         Some(actor),
         Some(organisation_id),
         "create",
         "session",
         &id,
-        None::<&()>,
-        Some(&after),
+        None,
+        Some(after),
     )
     .await?;
     tx.commit().await?;
