@@ -137,37 +137,14 @@ async fn bench_engine(engine: Engine, settings: &Settings) {
 
     let mut api_reps = Vec::new();
     let mut bare_reps = Vec::new();
+    let phase = async |url: &str, token: Option<&str>, duration: Duration| {
+        load(&app.db, &client, url, token, &template, duration).await
+    };
     for _ in 0..settings.reps {
-        load(
-            &app.db,
-            &client,
-            &bare_url,
-            None,
-            &template,
-            settings.warmup,
-        )
-        .await;
-        bare_reps.push(load(&app.db, &client, &bare_url, None, &template, settings.block).await);
-        load(
-            &app.db,
-            &client,
-            &api_url,
-            Some(&token),
-            &template,
-            settings.warmup,
-        )
-        .await;
-        api_reps.push(
-            load(
-                &app.db,
-                &client,
-                &api_url,
-                Some(&token),
-                &template,
-                settings.block,
-            )
-            .await,
-        );
+        phase(&bare_url, None, settings.warmup).await;
+        bare_reps.push(phase(&bare_url, None, settings.block).await);
+        phase(&api_url, Some(&token), settings.warmup).await;
+        api_reps.push(phase(&api_url, Some(&token), settings.block).await);
     }
     let name = match engine {
         Engine::Sqlite => "SQLite",

@@ -11,9 +11,7 @@
 //! after every kind of change (`tests/tests/sessions.rs`, `reporting_copies`); the national data
 //! set's loader calls [`rebuild`] once.
 
-use std::sync::LazyLock;
-
-use crate::db::{Db, DbKind, Tx};
+use crate::db::{Db, Tx};
 use crate::error::AppResult;
 
 /// One statement per table; `$1` is the session (or, for [`rebuild`], every recorded one).
@@ -65,52 +63,22 @@ const FORGET: [&str; 3] = [
        AND session_id = $1",
 ];
 
-/// On SQLite, statements that all bind only `$1` run as one string: one round trip to the
-/// writer connection instead of one each. Each round trip is two thread wake-ups while the
-/// action holds SQLite's single writer, and that hold time is what bounds the write rate.
-/// (PostgreSQL prepares one statement at a time.)
-static FORGET_ONE_STRING: LazyLock<String> = LazyLock::new(|| FORGET.join(";\n"));
-static RECORD_ONE_STRING: LazyLock<String> =
-    LazyLock::new(|| [MENTEES[0], OBSERVATIONS[0], METRICS[0]].join(";\n"));
-
-async fn run_for_session(
-    tx: &mut Tx,
-    statements: &[&'static str],
-    one_string: &'static str,
-    session_id: &str,
-) -> AppResult<()> {
-    match tx.kind() {
-        DbKind::Sqlite => {
-            sqlx::query(one_string)
-                .bind(session_id)
-                .execute(&mut **tx)
-                .await?;
-        }
-        DbKind::Postgres => {
-            for &sql in statements {
-                sqlx::query(sql).bind(session_id).execute(&mut **tx).await?;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Removes a session's reporting rows. Call it while the session's date and observations are
 /// still the ones its rows were written from.
 pub async fn forget_session(tx: &mut Tx, session_id: &str) -> AppResult<()> {
-    run_for_session(tx, &FORGET, FORGET_ONE_STRING.as_str(), session_id).await
+    for sql in FORGET {
+        sqlx::query(sql).bind(session_id).execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// Writes a session's reporting rows from what the transaction has written; nothing for a
 /// withdrawn session.
 pub async fn record_session(tx: &mut Tx, session_id: &str) -> AppResult<()> {
-    run_for_session(
-        tx,
-        &[MENTEES[0], OBSERVATIONS[0], METRICS[0]],
-        RECORD_ONE_STRING.as_str(),
-        session_id,
-    )
-    .await
+    for [one, _] in [MENTEES, OBSERVATIONS, METRICS] {
+        sqlx::query(one).bind(session_id).execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// Derives every recorded session's rows anew, in one transaction: for loaders that write the
