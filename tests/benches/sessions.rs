@@ -23,13 +23,21 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use mentortrack::db::Db;
+use mentortrack::domain::scoring;
 use mentortrack::domain::sessions::{self, SessionInput};
-use mentortrack::domain::{reporting, scoring};
 use mentortrack_tests::bench::{machine, nearest_rank, peak_rss_kib, reset_peak_rss};
 use mentortrack_tests::{Engine, Fixture, TestApp};
 use serde_json::{Value, json};
 
-const CLIENTS: usize = 32;
+/// Concurrent clients, as the issue sets them; `MENTORTRACK_BENCH_CLIENTS` overrides it, to
+/// see what one action costs without contention (e.g. 1).
+fn clients() -> usize {
+    std::env::var("MENTORTRACK_BENCH_CLIENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(32)
+}
 const MENTEES: usize = 2;
 
 struct Settings {
@@ -93,11 +101,12 @@ async fn run(settings: Settings) {
         machine()
     );
     println!(
-        "{CLIENTS} concurrent clients, each posting sessions back to back: {MENTEES} mentees, \
+        "{} concurrent clients, each posting sessions back to back: {MENTEES} mentees, \
          each observed on the AMTSL drill (15 items) and scored by its plugin. {} repetitions; \
          in each, a {}-second block of the baseline then one of the API (after {} s of warm-up \
          each). Throughput is the median repetition's; latencies are over every request of \
          the path.\n",
+        clients(),
         settings.reps,
         settings.block.as_secs(),
         settings.warmup.as_secs_f64()
@@ -129,7 +138,7 @@ async fn bench_engine(engine: Engine, settings: &Settings) {
     let bare = bare_server(app.db.clone(), f.a.org.id, f.a.mentor_id, card).await;
 
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CLIENTS)
+        .pool_max_idle_per_host(clients())
         .build()
         .expect("client");
     let api_url = app.at("/api/v1/sessions");
@@ -211,7 +220,7 @@ fn ms(sorted_us: &[u64], q: f64) -> f64 {
     nearest_rank(sorted_us, q).map_or(f64::NAN, |us| us as f64 / 1000.0)
 }
 
-/// `CLIENTS` clients posting fresh sessions back to back for `duration`.
+/// [`clients()`] clients posting fresh sessions back to back for `duration`.
 async fn load(
     db: &Db,
     client: &reqwest::Client,
@@ -225,7 +234,7 @@ async fn load(
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..CLIENTS {
+    for _ in 0..clients() {
         let client = client.clone();
         let url = url.to_string();
         let token = token.map(str::to_string);
@@ -389,84 +398,71 @@ async fn bare_server(db: Db, organisation_id: i64, mentor_id: i64, card: Value) 
     format!("http://{addr}")
 }
 
-/// The same rows as a logged session, straight from the body: no checks at all.
+/// The same rows as a logged session, straight from the body: no checks at all. Written by
+/// the server's own `sessions::insert_rows`, so that the comparison is of the checks and
+/// not of SQL.
 async fn bare_insert(
     State(s): State<Bare>,
     Json(input): Json<SessionInput>,
 ) -> Result<StatusCode, (StatusCode, String)> {
-    let fail = |e: sqlx::Error| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
-    let id = input.id.clone().unwrap_or_default();
+    let fail = |e: &dyn std::fmt::Display| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
     let now = mentortrack::time::now();
-    let mut tx = s.db.begin().await.map_err(fail)?;
-    sqlx::query(
-        "INSERT INTO sessions (id, organisation_id, mentor_id, facility_id, session_date, session_type,
-            topic, duration_minutes, notes, action_points, create_sha256, content_sha256, status,
-            revision, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', '', 'recorded', 1, $11, $11)",
-    )
-    .bind(&id)
-    .bind(s.organisation_id)
-    .bind(s.mentor_id)
-    .bind(input.facility_id)
-    .bind(&input.date)
-    .bind(&input.session_type)
-    .bind(&input.topic)
-    .bind(input.duration_minutes)
-    .bind(&input.notes)
-    .bind(&input.action_points)
-    .bind(&now)
-    .execute(&mut *tx)
-    .await
-    .map_err(fail)?;
-    // The same statements the server's own write path uses: one for all mentees, one for an
-    // observation's metrics, so that the comparison is of the checks and not of SQL.
-    sqlx::query(sessions::insert_mentees_sql(tx.kind()))
-        .bind(&id)
-        .bind(serde_json::to_string(&input.mentee_ids).unwrap_or_default())
-        .execute(&mut *tx)
-        .await
-        .map_err(fail)?;
-    for (position, o) in input.observations.iter().enumerate() {
-        let responses = serde_json::to_string(&o.responses).unwrap_or_default();
-        let observation: i64 = sqlx::query_scalar(
-            "INSERT INTO observations (session_id, position, provider_id, observed_on, plugin_version_id,
-                plugin_key, plugin_version, plugin_sha256, checklist_id, checklist_version, checklist_kind,
-                checklist_title, responses_json, percentage, outcome_code, outcome_level, card_json, scored_at)
-             VALUES ($1, $2, $3, $4, $5, 'ldhf', '1.0.0', '', $6, '1.0', 'mentorship_skills', '{}', $7, $8,
-                $9, $10, $11, $12) RETURNING id",
-        )
-        .bind(&id)
-        .bind(position as i64)
-        .bind(o.provider_id)
-        .bind(&input.date)
-        .bind(o.plugin_version_id)
-        .bind(&o.checklist_id)
-        .bind(&responses)
-        .bind(s.card["percentage"].as_f64())
-        .bind(s.card["outcome"]["code"].as_str())
-        .bind(s.card["outcome"]["level"].as_str())
-        .bind(s.card_json.as_str())
-        .bind(&now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(fail)?;
-        let metrics: serde_json::Map<String, Value> = s.card["metrics"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|m| Some((m["name"].as_str()?.to_string(), m["value"].clone())))
-            .collect();
-        sqlx::query(scoring::insert_metrics_sql(tx.kind()))
-            .bind(observation)
-            .bind(Value::Object(metrics).to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
+    let metrics: serde_json::Map<String, Value> = s.card["metrics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| Some((m["name"].as_str()?.to_string(), m["value"].clone())))
+        .collect();
+    let rows = sessions::NewSession {
+        id: input.id.clone().unwrap_or_default(),
+        organisation_id: s.organisation_id,
+        mentor_id: s.mentor_id,
+        facility_id: input.facility_id.unwrap_or_default(),
+        date: input.date.clone().unwrap_or_default(),
+        session_type: input.session_type.clone().unwrap_or_default(),
+        topic: input.topic.clone().unwrap_or_default(),
+        duration_minutes: input.duration_minutes.unwrap_or_default(),
+        notes: input.notes.clone(),
+        action_points: input.action_points.clone(),
+        create_sha256: String::new(),
+        now,
+        mentee_ids: input.mentee_ids.clone(),
+        observations: input
+            .observations
+            .iter()
+            .enumerate()
+            .map(|(position, o)| scoring::NewObservation {
+                position: position as i64,
+                provider_id: o.provider_id.unwrap_or_default(),
+                plugin_version_id: o.plugin_version_id.unwrap_or_default(),
+                plugin_key: "ldhf".into(),
+                plugin_version: "1.0.0".into(),
+                plugin_sha256: String::new(),
+                checklist_id: o.checklist_id.clone().unwrap_or_default(),
+                checklist_version: "1.0".into(),
+                checklist_kind: "mentorship_skills".into(),
+                checklist_title: "{}".into(),
+                responses_json: serde_json::to_string(&o.responses).unwrap_or_default(),
+                percentage: s.card["percentage"].as_f64(),
+                outcome_code: s.card["outcome"]["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .into(),
+                outcome_level: s.card["outcome"]["level"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .into(),
+                card_json: s.card_json.to_string(),
+                metrics: metrics.clone(),
+            })
+            .collect(),
     }
-    // The reports' copies of the session, as the server writes them (`domain::reporting`).
-    reporting::record_session(&mut tx, &id)
+    .prepare()
+    .map_err(|e| fail(&e))?;
+    let mut tx = s.db.begin().await.map_err(|e| fail(&e))?;
+    sessions::insert_rows(&mut tx, &rows, None)
         .await
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    tx.commit().await.map_err(fail)?;
+        .map_err(|e| fail(&e))?;
+    tx.commit().await.map_err(|e| fail(&e))?;
     Ok(StatusCode::CREATED)
 }

@@ -53,6 +53,9 @@ struct State {
     conn: Option<PoolConnection<Any>>,
     /// An outer transaction is open on `conn`.
     open: bool,
+    /// A savepoint is open that no action has taken yet: the previous action opened it for
+    /// the next with its RELEASE, saving the next a round trip while it holds the writer.
+    savepoint_ready: bool,
     /// Actions whose savepoints were released, waiting for the COMMIT.
     pending: Vec<Ack>,
     first_pending_at: Option<Instant>,
@@ -88,15 +91,22 @@ impl Writer {
             if guard.conn.is_none() {
                 guard.conn = Some(self.pool.acquire().await?);
             }
-            let open = guard.open;
-            let conn = guard.conn.as_mut().expect("connection acquired above");
-            if !open {
-                // IMMEDIATE takes the write lock up front rather than on first write.
-                conn.execute("BEGIN IMMEDIATE").await?;
+            if guard.open && std::mem::take(&mut guard.savepoint_ready) {
+                return Ok(());
             }
+            let open = guard.open;
+            // Open from here on even if what follows fails: the failure path rolls back.
             guard.open = true;
             let conn = guard.conn.as_mut().expect("connection acquired above");
-            conn.execute("SAVEPOINT action").await?;
+            // Every statement is a round trip to SQLite's worker thread while the writer is
+            // held, so the group's BEGIN goes with its first action's SAVEPOINT. IMMEDIATE
+            // takes the write lock up front rather than on first write.
+            let sql = if open {
+                "SAVEPOINT action"
+            } else {
+                "BEGIN IMMEDIATE; SAVEPOINT action"
+            };
+            conn.execute(sql).await?;
             Ok::<(), sqlx::Error>(())
         }
         .await;
@@ -144,28 +154,36 @@ impl Writer {
         }
     }
 
-    /// Commits the group now if nobody else is about to join it, or if it is big or old
-    /// enough; otherwise leaves the COMMIT to the last action of the group.
-    async fn maybe_commit(&self, state: &mut State) {
-        if !state.open {
-            return;
-        }
+    /// Whether the group is to be committed now: nobody else is about to join it, or it is
+    /// big or old enough. Otherwise the COMMIT is left to the last action of the group.
+    fn due(&self, state: &State) -> bool {
         let nobody_waiting = self.waiting.load(Ordering::SeqCst) == 0;
         let full = state.pending.len() >= MAX_GROUP;
         let old = state
             .first_pending_at
             .is_some_and(|t| t.elapsed() >= MAX_DELAY);
-        if !(nobody_waiting || full || old) {
-            return;
+        state.open && (nobody_waiting || full || old)
+    }
+
+    /// Commits the group if it is [due](Writer::due).
+    async fn maybe_commit(&self, state: &mut State) {
+        if self.due(state) {
+            self.commit_group(state, "COMMIT").await;
         }
+    }
+
+    /// Runs `sql`, which ends with the group's COMMIT, and answers every action of the group.
+    async fn commit_group(&self, state: &mut State, sql: &'static str) {
+        let nobody_waiting = self.waiting.load(Ordering::SeqCst) == 0;
         self.commits.fetch_add(1, Ordering::Relaxed);
         let result = match state.conn.as_mut() {
-            Some(conn) => conn.execute("COMMIT").await.map(|_| ()),
+            Some(conn) => conn.execute(sql).await.map(|_| ()),
             None => Err(sqlx::Error::PoolClosed),
         };
         match result {
             Ok(()) => {
                 state.open = false;
+                state.savepoint_ready = false;
                 state.first_pending_at = None;
                 for ack in state.pending.drain(..) {
                     let _ = ack.send(Ok(()));
@@ -190,6 +208,7 @@ async fn abandon_group(state: &mut State, why: &str) {
         conn.close_on_drop();
     }
     state.open = false;
+    state.savepoint_ready = false;
     state.dirty = false;
     state.first_pending_at = None;
     for ack in state.pending.drain(..) {
@@ -302,18 +321,30 @@ impl Tx {
                 let Some(mut guard) = guard else {
                     return Err(sqlx::Error::PoolClosed);
                 };
-                let released = match guard.conn.as_mut() {
-                    Some(conn) => conn.execute("RELEASE action").await.map(|_| ()),
-                    None => Err(sqlx::Error::PoolClosed),
-                };
-                if let Err(e) = released {
-                    abandon_group(&mut guard, &e.to_string()).await;
-                    return Err(e);
-                }
                 let (ack, acked) = oneshot::channel();
                 guard.pending.push(ack);
                 guard.first_pending_at.get_or_insert_with(Instant::now);
-                writer.maybe_commit(&mut guard).await;
+                if writer.due(&guard) {
+                    // One round trip for both while the writer is held.
+                    writer
+                        .commit_group(&mut guard, "RELEASE action; COMMIT")
+                        .await;
+                } else {
+                    // Not due, so another action is waiting: open its savepoint now, in the
+                    // same round trip.
+                    let released = match guard.conn.as_mut() {
+                        Some(conn) => conn
+                            .execute("RELEASE action; SAVEPOINT action")
+                            .await
+                            .map(|_| ()),
+                        None => Err(sqlx::Error::PoolClosed),
+                    };
+                    match released {
+                        Ok(()) => guard.savepoint_ready = true,
+                        // This action's answer included: it is among the pending.
+                        Err(e) => abandon_group(&mut guard, &e.to_string()).await,
+                    }
+                }
                 drop(guard);
                 writer.held(since);
                 let mut acked = acked;

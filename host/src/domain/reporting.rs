@@ -72,10 +72,14 @@ pub async fn forget_session(tx: &mut Tx, session_id: &str) -> AppResult<()> {
     Ok(())
 }
 
+/// The statements of [`record_session`], `$1` the session: for a caller that sends them in
+/// one batch with its own (`sessions::insert_rows` on SQLite).
+pub const RECORD_SESSION: [&str; 3] = [MENTEES[0], OBSERVATIONS[0], METRICS[0]];
+
 /// Writes a session's reporting rows from what the transaction has written; nothing for a
 /// withdrawn session.
 pub async fn record_session(tx: &mut Tx, session_id: &str) -> AppResult<()> {
-    for [one, _] in [MENTEES, OBSERVATIONS, METRICS] {
+    for one in RECORD_SESSION {
         sqlx::query(one).bind(session_id).execute(&mut **tx).await?;
     }
     Ok(())

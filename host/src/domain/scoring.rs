@@ -366,6 +366,68 @@ pub enum Owner<'a> {
     Training { id: &'a str, phase: &'a str },
 }
 
+/// One scored checklist as the `observations` table stores it, every column serialised in
+/// advance: the write that stores it then holds SQLite's single writer for the statement
+/// alone. Serialises (for [`crate::domain::sessions::insert_rows`]'s one-statement insert)
+/// to the columns by name, `metrics` as one object of name → value.
+#[derive(Clone, Debug, Serialize)]
+pub struct NewObservation {
+    pub position: i64,
+    pub provider_id: i64,
+    pub plugin_version_id: i64,
+    pub plugin_key: String,
+    pub plugin_version: String,
+    pub plugin_sha256: String,
+    pub checklist_id: String,
+    pub checklist_version: String,
+    pub checklist_kind: String,
+    /// JSON, as `checklist_title` is stored.
+    pub checklist_title: String,
+    pub responses_json: String,
+    pub percentage: Option<f64>,
+    pub outcome_code: String,
+    pub outcome_level: String,
+    pub card_json: String,
+    /// Finite values only, each name once.
+    pub metrics: serde_json::Map<String, serde_json::Value>,
+}
+
+impl NewObservation {
+    pub fn of(position: i64, provider_id: i64, s: &ScoredChecklist) -> AppResult<NewObservation> {
+        let c = &s.checked.checklist;
+        Ok(NewObservation {
+            position,
+            provider_id,
+            plugin_version_id: s.scored.plugin_version_id,
+            plugin_key: s.scored.plugin_key.clone(),
+            plugin_version: s.scored.plugin_version.clone(),
+            plugin_sha256: s.scored.sha256.clone(),
+            checklist_id: c.checklist.id.clone(),
+            checklist_version: c.checklist.version.clone(),
+            checklist_kind: kind_str(c.checklist.kind).to_string(),
+            checklist_title: json(&c.checklist.title)?,
+            responses_json: json(&s.checked.responses)?,
+            percentage: s.card.percentage,
+            outcome_code: s.card.outcome.code.clone(),
+            outcome_level: s.card.outcome.level.as_str().to_string(),
+            card_json: json(&s.card)?,
+            metrics: metrics_of(&s.card),
+        })
+    }
+}
+
+/// A card's metrics as stored: finite values, each name once (the SDK rejects duplicate
+/// names; a hand-written plugin might not), the first one winning.
+pub fn metrics_of(card: &ScoreCard) -> serde_json::Map<String, serde_json::Value> {
+    let mut metrics = serde_json::Map::new();
+    for m in &card.metrics {
+        if m.value.is_finite() && !metrics.contains_key(&m.name) {
+            metrics.insert(m.name.clone(), serde_json::Value::from(m.value));
+        }
+    }
+    metrics
+}
+
 /// Stores one scored checklist and its metrics; returns the observation's id and the time
 /// it records as scored.
 pub async fn insert(
@@ -377,11 +439,23 @@ pub async fn insert(
     s: &ScoredChecklist,
 ) -> AppResult<(i64, String)> {
     let scored_at = crate::time::now();
+    let row = NewObservation::of(position, provider_id, s)?;
+    let id = insert_row(tx, owner, observed_on, &scored_at, &row).await?;
+    Ok((id, scored_at))
+}
+
+/// Stores one observation row and its metrics, one statement each; returns its id.
+pub async fn insert_row(
+    tx: &mut Tx,
+    owner: Owner<'_>,
+    observed_on: &str,
+    scored_at: &str,
+    row: &NewObservation,
+) -> Result<i64, sqlx::Error> {
     let (session_id, training_id, phase) = match owner {
         Owner::Session(id) => (Some(id), None, None),
         Owner::Training { id, phase } => (None, Some(id), Some(phase)),
     };
-    let c = &s.checked.checklist;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO observations (session_id, training_id, phase, position, provider_id, observed_on,
             plugin_version_id, plugin_key, plugin_version, plugin_sha256, checklist_id, checklist_version,
@@ -393,42 +467,35 @@ pub async fn insert(
     .bind(session_id)
     .bind(training_id)
     .bind(phase)
-    .bind(position)
-    .bind(provider_id)
+    .bind(row.position)
+    .bind(row.provider_id)
     .bind(observed_on)
-    .bind(s.scored.plugin_version_id)
-    .bind(&s.scored.plugin_key)
-    .bind(&s.scored.plugin_version)
-    .bind(&s.scored.sha256)
-    .bind(&c.checklist.id)
-    .bind(&c.checklist.version)
-    .bind(kind_str(c.checklist.kind))
-    .bind(json(&c.checklist.title)?)
-    .bind(json(&s.checked.responses)?)
-    .bind(s.card.percentage)
-    .bind(&s.card.outcome.code)
-    .bind(s.card.outcome.level.as_str())
-    .bind(json(&s.card)?)
-    .bind(&scored_at)
+    .bind(row.plugin_version_id)
+    .bind(&row.plugin_key)
+    .bind(&row.plugin_version)
+    .bind(&row.plugin_sha256)
+    .bind(&row.checklist_id)
+    .bind(&row.checklist_version)
+    .bind(&row.checklist_kind)
+    .bind(&row.checklist_title)
+    .bind(&row.responses_json)
+    .bind(row.percentage)
+    .bind(&row.outcome_code)
+    .bind(&row.outcome_level)
+    .bind(&row.card_json)
+    .bind(scored_at)
     .fetch_one(&mut **tx)
     .await?;
-    // The metrics as one JSON object, inserted by one statement: the write transaction is
-    // SQLite's single writer, and every statement in it is a round trip that holds it.
-    let mut metrics = serde_json::Map::new();
-    for m in &s.card.metrics {
-        // The SDK rejects duplicate metric names; a hand-written plugin might not.
-        if m.value.is_finite() && !metrics.contains_key(&m.name) {
-            metrics.insert(m.name.clone(), serde_json::Value::from(m.value));
-        }
-    }
-    if !metrics.is_empty() {
+    // The metrics as one JSON object, inserted by one statement: every statement in a write
+    // transaction is a round trip that holds SQLite's single writer.
+    if !row.metrics.is_empty() {
         sqlx::query(insert_metrics_sql(tx.kind()))
             .bind(id)
-            .bind(serde_json::Value::Object(metrics).to_string())
+            .bind(serde_json::Value::Object(row.metrics.clone()).to_string())
             .execute(&mut **tx)
             .await?;
     }
-    Ok((id, scored_at))
+    Ok(id)
 }
 
 /// Inserts an observation's metrics (`$1`) from one JSON object of name → value (`$2`).

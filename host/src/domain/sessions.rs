@@ -10,7 +10,7 @@
 
 use chrono::{Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::FromRow;
+use sqlx::{FromRow, Row};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::authz::{Actor, Role};
@@ -783,31 +783,38 @@ pub async fn create(
         .map_err(|e| AppError::Internal(e.into()))?;
 
     let now = crate::time::now();
+    let rows = NewSession {
+        id: id.clone(),
+        organisation_id,
+        mentor_id: actor.user_id,
+        facility_id: valid.facility_id,
+        date: valid.date.clone(),
+        session_type: valid.session_type.clone(),
+        topic: valid.topic.clone(),
+        duration_minutes: valid.duration_minutes,
+        notes: valid.notes.clone(),
+        action_points: valid.action_points.clone(),
+        create_sha256: create_sha256.clone(),
+        now: now.clone(),
+        mentee_ids: valid.mentees.iter().map(|(id, _)| *id).collect(),
+        observations: scored
+            .iter()
+            .enumerate()
+            .map(|(position, (provider_id, s))| {
+                scoring::NewObservation::of(position as i64, *provider_id, s)
+            })
+            .collect::<AppResult<_>>()?,
+    }
+    .prepare()?;
+
     let mut tx = db.begin().await?;
-    let inserted = sqlx::query(
-        "INSERT INTO sessions (id, organisation_id, mentor_id, facility_id, session_date, session_type,
-            topic, duration_minutes, notes, action_points, create_sha256, content_sha256, status,
-            revision, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'recorded', 1, $13, $13)",
-    )
-    .bind(&id)
-    .bind(organisation_id)
-    .bind(actor.user_id)
-    .bind(valid.facility_id)
-    .bind(&valid.date)
-    .bind(&valid.session_type)
-    .bind(&valid.topic)
-    .bind(valid.duration_minutes)
-    .bind(&valid.notes)
-    .bind(&valid.action_points)
-    .bind(&create_sha256)
-    // A new record's content is the body it was created with.
-    .bind(&create_sha256)
-    .bind(&now)
-    .execute(&mut *tx)
-    .await;
-    if let Err(e) = inserted {
-        if is_unique_violation(&e) {
+    let audit = Audit {
+        actor,
+        snapshot: after,
+    };
+    let observation_ids = match insert_rows(&mut tx, &rows, Some(audit)).await {
+        Ok(ids) => ids,
+        Err(e) if is_unique_violation(&e) => {
             // A concurrent duplicate won the race: answer as if this were the re-send.
             // Settled first: the winner may still be waiting for its group's commit.
             tx.settle().await?;
@@ -818,24 +825,26 @@ pub async fn create(
                 ))),
             };
         }
-        return Err(e.into());
-    }
-    let stored = write_children(&mut tx, &id, &valid, &scored).await?;
-    reporting::record_session(&mut tx, &id).await?;
-    audit::record_json(
-        &mut tx,
-        Some(actor),
-        Some(organisation_id),
-        "create",
-        "session",
-        &id,
-        None,
-        Some(after),
-    )
-    .await?;
+        Err(e) => return Err(e.into()),
+    };
     tx.commit().await?;
     // Answered from what was just written, not read back: the same record `get` returns
     // (a test holds the two equal), without five more queries on every submission.
+    let stored = scored
+        .iter()
+        .zip(observation_ids)
+        .map(|((provider_id, s), observation_id)| {
+            scoring::stored_observation(
+                observation_id,
+                now.clone(),
+                *provider_id,
+                mentee_name(&valid, *provider_id),
+                &valid.date,
+                None,
+                s,
+            )
+        })
+        .collect();
     Ok(Created::New(written(
         id,
         organisation_id,
@@ -934,6 +943,222 @@ pub fn insert_mentees_sql(kind: DbKind) -> &'static str {
     }
 }
 
+fn mentee_name(valid: &Valid, provider_id: i64) -> String {
+    valid
+        .mentee_names
+        .iter()
+        .find(|(id, _)| *id == provider_id)
+        .map(|(_, name)| name.clone())
+        .unwrap_or_default()
+}
+
+/// The rows of a new session, as [`create`] writes them once everything is checked and
+/// scored. Public for the sessions load benchmark, whose bare baseline writes the same rows
+/// through [`insert_rows`]: the comparison is then of the checks, not of the SQL.
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    pub id: String,
+    pub organisation_id: i64,
+    pub mentor_id: i64,
+    pub facility_id: i64,
+    pub date: String,
+    pub session_type: String,
+    pub topic: String,
+    pub duration_minutes: i64,
+    pub notes: Option<String>,
+    pub action_points: Option<String>,
+    pub create_sha256: String,
+    /// Created, updated and scored at.
+    pub now: String,
+    pub mentee_ids: Vec<i64>,
+    /// In position order.
+    pub observations: Vec<scoring::NewObservation>,
+}
+
+/// A [`NewSession`] with its lists serialised, done before the writer is taken.
+#[derive(Debug)]
+pub struct PreparedSession {
+    session: NewSession,
+    mentees_json: String,
+    observations_json: String,
+}
+
+impl NewSession {
+    pub fn prepare(self) -> AppResult<PreparedSession> {
+        Ok(PreparedSession {
+            mentees_json: scoring::json(&self.mentee_ids)?,
+            observations_json: scoring::json(&self.observations)?,
+            session: self,
+        })
+    }
+}
+
+/// The session, its mentees, its observations with their metrics and its reporting copies as
+/// one batch of statements on SQLite (`$1`–`$12` the session's columns, `$13` the mentees'
+/// ids, `$14` the observations, [`scoring::NewObservation`]s in position order): one round
+/// trip to the single writer instead of a dozen, and on a 2-core machine each round trip is
+/// two thread wake-ups while the writer is held (BENCHMARKS.md, "Sessions under load").
+static SQLITE_INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let mut batch = vec![
+        "INSERT INTO sessions (id, organisation_id, mentor_id, facility_id, session_date,
+            session_type, topic, duration_minutes, notes, action_points, create_sha256,
+            content_sha256, status, revision, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 'recorded', 1, $12, $12)",
+        "INSERT INTO session_mentees (session_id, provider_id)
+         SELECT $1, j.value FROM json_each($13) j",
+        "INSERT INTO observations (session_id, position, provider_id, observed_on,
+            plugin_version_id, plugin_key, plugin_version, plugin_sha256, checklist_id,
+            checklist_version, checklist_kind, checklist_title, responses_json, percentage,
+            outcome_code, outcome_level, card_json, scored_at)
+         SELECT $1, o.value ->> 'position', o.value ->> 'provider_id', $5,
+            o.value ->> 'plugin_version_id', o.value ->> 'plugin_key', o.value ->> 'plugin_version',
+            o.value ->> 'plugin_sha256', o.value ->> 'checklist_id', o.value ->> 'checklist_version',
+            o.value ->> 'checklist_kind', o.value ->> 'checklist_title',
+            o.value ->> 'responses_json', o.value ->> 'percentage', o.value ->> 'outcome_code',
+            o.value ->> 'outcome_level', o.value ->> 'card_json', $12
+         FROM json_each($14) o
+         RETURNING position, id",
+        "INSERT INTO observation_metrics (observation_id, name, value)
+         SELECT s.id, m.key, m.value
+         FROM json_each($14) o
+             JOIN observations s ON s.session_id = $1 AND s.position = o.value ->> 'position'
+             JOIN json_each(o.value, '$.metrics') m",
+    ];
+    batch.extend(reporting::RECORD_SESSION);
+    batch.join(";\n")
+});
+
+/// [`SQLITE_INSERT`] and the action's audit entry (`$15` the actor, `$16` the snapshot), as
+/// `audit::record_json` writes it.
+static SQLITE_INSERT_AUDITED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{};\nINSERT INTO audit_log (at, actor_id, organisation_id, action, entity, entity_id,
+            before_json, after_json)
+         VALUES ($12, $15, $2, 'create', 'session', $1, NULL, $16)",
+        *SQLITE_INSERT
+    )
+});
+
+/// Who creates a session, and the audit log's snapshot of it.
+#[derive(Debug)]
+pub struct Audit<'a> {
+    pub actor: &'a Actor,
+    pub snapshot: String,
+}
+
+/// Writes a new session's rows: the session, its mentees, its scored observations with their
+/// metrics, its reporting copies and, given one, the audit entry of its creation. Returns the
+/// observations' ids in position order. A session already stored under the same id fails
+/// with a unique violation and writes nothing that outlives the transaction.
+pub async fn insert_rows(
+    tx: &mut Tx,
+    rows: &PreparedSession,
+    audit: Option<Audit<'_>>,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let s = &rows.session;
+    match tx.kind() {
+        DbKind::Sqlite => {
+            let batch = match audit {
+                Some(_) => SQLITE_INSERT_AUDITED.as_str(),
+                None => SQLITE_INSERT.as_str(),
+            };
+            let mut query = sqlx::query(batch)
+                .bind(&s.id)
+                .bind(s.organisation_id)
+                .bind(s.mentor_id)
+                .bind(s.facility_id)
+                .bind(&s.date)
+                .bind(&s.session_type)
+                .bind(&s.topic)
+                .bind(s.duration_minutes)
+                .bind(&s.notes)
+                .bind(&s.action_points)
+                .bind(&s.create_sha256)
+                .bind(&s.now)
+                .bind(&rows.mentees_json)
+                .bind(&rows.observations_json);
+            if let Some(audit) = audit {
+                query = query.bind(audit.actor.user_id).bind(audit.snapshot);
+            }
+            let returned = query.fetch_all(&mut **tx).await?;
+            // RETURNING's order is SQLite's to choose: placed by position.
+            let mut ids = vec![None; s.observations.len()];
+            for row in returned {
+                let position: i64 = row.try_get(0)?;
+                let id: i64 = row.try_get(1)?;
+                if let Some(slot) = usize::try_from(position).ok().and_then(|p| ids.get_mut(p)) {
+                    *slot = Some(id);
+                }
+            }
+            ids.into_iter()
+                .enumerate()
+                .map(|(position, id)| {
+                    id.ok_or_else(|| {
+                        sqlx::Error::Protocol(format!(
+                            "observation {position} of session {} was not stored",
+                            s.id
+                        ))
+                    })
+                })
+                .collect()
+        }
+        // No batches of statements with parameters in PostgreSQL's protocol: one statement
+        // at a time, each a round trip to a server where writers do not queue for one
+        // connection.
+        DbKind::Postgres => {
+            sqlx::query(
+                "INSERT INTO sessions (id, organisation_id, mentor_id, facility_id, session_date,
+                    session_type, topic, duration_minutes, notes, action_points, create_sha256,
+                    content_sha256, status, revision, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 'recorded', 1, $12, $12)",
+            )
+            .bind(&s.id)
+            .bind(s.organisation_id)
+            .bind(s.mentor_id)
+            .bind(s.facility_id)
+            .bind(&s.date)
+            .bind(&s.session_type)
+            .bind(&s.topic)
+            .bind(s.duration_minutes)
+            .bind(&s.notes)
+            .bind(&s.action_points)
+            .bind(&s.create_sha256)
+            .bind(&s.now)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query(insert_mentees_sql(DbKind::Postgres))
+                .bind(&s.id)
+                .bind(&rows.mentees_json)
+                .execute(&mut **tx)
+                .await?;
+            let mut ids = Vec::with_capacity(s.observations.len());
+            for row in &s.observations {
+                ids.push(
+                    scoring::insert_row(tx, Owner::Session(&s.id), &s.date, &s.now, row).await?,
+                );
+            }
+            reporting::record_session(tx, &s.id)
+                .await
+                .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+            if let Some(audit) = audit {
+                audit::record_json(
+                    tx,
+                    Some(audit.actor),
+                    Some(s.organisation_id),
+                    "create",
+                    "session",
+                    &s.id,
+                    None,
+                    Some(audit.snapshot),
+                )
+                .await
+                .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+            }
+            Ok(ids)
+        }
+    }
+}
+
 /// Writes the mentees and the scored observations; returns the observations as stored.
 async fn write_children(
     tx: &mut Tx,
@@ -959,17 +1184,11 @@ async fn write_children(
             s,
         )
         .await?;
-        let provider_name = valid
-            .mentee_names
-            .iter()
-            .find(|(id, _)| id == provider_id)
-            .map(|(_, name)| name.clone())
-            .unwrap_or_default();
         stored.push(scoring::stored_observation(
             observation_id,
             scored_at,
             *provider_id,
-            provider_name,
+            mentee_name(valid, *provider_id),
             &valid.date,
             None,
             s,
