@@ -418,7 +418,7 @@ impl NewObservation {
 
 /// A card's metrics as stored: finite values, each name once (the SDK rejects duplicate
 /// names; a hand-written plugin might not), the first one winning.
-pub fn metrics_of(card: &ScoreCard) -> serde_json::Map<String, serde_json::Value> {
+fn metrics_of(card: &ScoreCard) -> serde_json::Map<String, serde_json::Value> {
     let mut metrics = serde_json::Map::new();
     for m in &card.metrics {
         if m.value.is_finite() && !metrics.contains_key(&m.name) {
@@ -491,7 +491,7 @@ pub async fn insert_row(
     if !row.metrics.is_empty() {
         sqlx::query(insert_metrics_sql(tx.kind()))
             .bind(id)
-            .bind(serde_json::Value::Object(row.metrics.clone()).to_string())
+            .bind(serde_json::to_string(&row.metrics).map_err(|e| sqlx::Error::Encode(e.into()))?)
             .execute(&mut **tx)
             .await?;
     }

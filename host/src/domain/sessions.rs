@@ -993,6 +993,33 @@ impl NewSession {
     }
 }
 
+/// The session row, `$1`–`$12` as [`bind_session`] binds them. A new record's content is the
+/// body it was created with.
+const INSERT_SESSION: &str = "INSERT INTO sessions (id, organisation_id, mentor_id, facility_id,
+        session_date, session_type, topic, duration_minutes, notes, action_points, create_sha256,
+        content_sha256, status, revision, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 'recorded', 1, $12, $12)";
+
+/// `sql` with the session's columns bound as `$1`–`$12`.
+fn bind_session<'q>(
+    sql: &'static str,
+    s: &'q NewSession,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(sql)
+        .bind(&s.id)
+        .bind(s.organisation_id)
+        .bind(s.mentor_id)
+        .bind(s.facility_id)
+        .bind(&s.date)
+        .bind(&s.session_type)
+        .bind(&s.topic)
+        .bind(s.duration_minutes)
+        .bind(&s.notes)
+        .bind(&s.action_points)
+        .bind(&s.create_sha256)
+        .bind(&s.now)
+}
+
 /// The session, its mentees, its observations with their metrics and its reporting copies as
 /// one batch of statements on SQLite (`$1`–`$12` the session's columns, `$13` the mentees'
 /// ids, `$14` the observations, [`scoring::NewObservation`]s in position order): one round
@@ -1000,10 +1027,7 @@ impl NewSession {
 /// two thread wake-ups while the writer is held (BENCHMARKS.md, "Sessions under load").
 static SQLITE_INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let mut batch = vec![
-        "INSERT INTO sessions (id, organisation_id, mentor_id, facility_id, session_date,
-            session_type, topic, duration_minutes, notes, action_points, create_sha256,
-            content_sha256, status, revision, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 'recorded', 1, $12, $12)",
+        INSERT_SESSION,
         "INSERT INTO session_mentees (session_id, provider_id)
          SELECT $1, j.value FROM json_each($13) j",
         "INSERT INTO observations (session_id, position, provider_id, observed_on,
@@ -1062,19 +1086,7 @@ pub async fn insert_rows(
                 Some(_) => SQLITE_INSERT_AUDITED.as_str(),
                 None => SQLITE_INSERT.as_str(),
             };
-            let mut query = sqlx::query(batch)
-                .bind(&s.id)
-                .bind(s.organisation_id)
-                .bind(s.mentor_id)
-                .bind(s.facility_id)
-                .bind(&s.date)
-                .bind(&s.session_type)
-                .bind(&s.topic)
-                .bind(s.duration_minutes)
-                .bind(&s.notes)
-                .bind(&s.action_points)
-                .bind(&s.create_sha256)
-                .bind(&s.now)
+            let mut query = bind_session(batch, s)
                 .bind(&rows.mentees_json)
                 .bind(&rows.observations_json);
             if let Some(audit) = audit {
@@ -1106,26 +1118,7 @@ pub async fn insert_rows(
         // at a time, each a round trip to a server where writers do not queue for one
         // connection.
         DbKind::Postgres => {
-            sqlx::query(
-                "INSERT INTO sessions (id, organisation_id, mentor_id, facility_id, session_date,
-                    session_type, topic, duration_minutes, notes, action_points, create_sha256,
-                    content_sha256, status, revision, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 'recorded', 1, $12, $12)",
-            )
-            .bind(&s.id)
-            .bind(s.organisation_id)
-            .bind(s.mentor_id)
-            .bind(s.facility_id)
-            .bind(&s.date)
-            .bind(&s.session_type)
-            .bind(&s.topic)
-            .bind(s.duration_minutes)
-            .bind(&s.notes)
-            .bind(&s.action_points)
-            .bind(&s.create_sha256)
-            .bind(&s.now)
-            .execute(&mut **tx)
-            .await?;
+            bind_session(INSERT_SESSION, s).execute(&mut **tx).await?;
             sqlx::query(insert_mentees_sql(DbKind::Postgres))
                 .bind(&s.id)
                 .bind(&rows.mentees_json)
