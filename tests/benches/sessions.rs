@@ -25,7 +25,9 @@ use axum::routing::post;
 use mentortrack::db::Db;
 use mentortrack::domain::scoring;
 use mentortrack::domain::sessions::{self, SessionInput};
-use mentortrack_tests::bench::{machine, nearest_rank, peak_rss_kib, reset_peak_rss};
+use mentortrack_tests::bench::{
+    CpuTime, ThreadTimes, machine, nearest_rank, peak_rss_kib, reset_peak_rss,
+};
 use mentortrack_tests::{Engine, Fixture, TestApp};
 use serde_json::{Value, json};
 
@@ -39,6 +41,14 @@ fn clients() -> usize {
         .unwrap_or(32)
 }
 const MENTEES: usize = 2;
+
+/// `MENTORTRACK_BENCH_ONLY=api` (or `baseline`) loads one path alone, for a profiler; the
+/// ratio is then not reported.
+fn only() -> Option<String> {
+    std::env::var("MENTORTRACK_BENCH_ONLY")
+        .ok()
+        .filter(|p| !p.is_empty())
+}
 
 struct Settings {
     warmup: Duration,
@@ -55,6 +65,10 @@ struct Phase {
     peak_rss_kib: u64,
     /// SQLite: how long the actions of this phase held the single writer, in all.
     writer_held: Option<(u64, Duration)>,
+    /// CPU time by thread name over the phase, and the sessions it was spent on (all
+    /// repetitions', once summarised).
+    cpu: Vec<(String, CpuTime)>,
+    cpu_sessions: usize,
 }
 
 impl Phase {
@@ -149,11 +163,16 @@ async fn bench_engine(engine: Engine, settings: &Settings) {
     let phase = async |url: &str, token: Option<&str>, duration: Duration| {
         load(&app.db, &client, url, token, &template, duration).await
     };
+    let only = only();
     for _ in 0..settings.reps {
-        phase(&bare_url, None, settings.warmup).await;
-        bare_reps.push(phase(&bare_url, None, settings.block).await);
-        phase(&api_url, Some(&token), settings.warmup).await;
-        api_reps.push(phase(&api_url, Some(&token), settings.block).await);
+        if only.as_deref() != Some("api") {
+            phase(&bare_url, None, settings.warmup).await;
+            bare_reps.push(phase(&bare_url, None, settings.block).await);
+        }
+        if only.as_deref() != Some("baseline") {
+            phase(&api_url, Some(&token), settings.warmup).await;
+            api_reps.push(phase(&api_url, Some(&token), settings.block).await);
+        }
     }
     let name = match engine {
         Engine::Sqlite => "SQLite",
@@ -166,9 +185,12 @@ async fn bench_engine(engine: Engine, settings: &Settings) {
         (
             "API: auth + checks + scoring + audit",
             &api,
-            Some(api.per_second() / baseline.per_second()),
+            Some(api.per_second() / baseline.per_second()).filter(|r| r.is_finite() && *r > 0.0),
         ),
     ] {
+        if p.sessions == 0 {
+            continue; // not loaded (MENTORTRACK_BENCH_ONLY)
+        }
         println!(
             "| {name} | {path} | {:.0} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {:.0} | {} |",
             p.per_second(),
@@ -184,6 +206,23 @@ async fn bench_engine(engine: Engine, settings: &Settings) {
             p.writer_us().map_or("—".into(), |us| format!("{us:.0}")),
         );
     }
+    println!(
+        "\nCPU per session by thread ({name}; run = on a CPU, waited = runnable but queued for \
+         one), µs:\n\n| path | thread | ran | waited |\n|---|---|---:|---:|"
+    );
+    for (path, p) in [("baseline", &baseline), ("API", &api)] {
+        let per = |ns: u64| ns as f64 / 1000.0 / p.cpu_sessions.max(1) as f64;
+        for (thread, t) in &p.cpu {
+            if per(t.ran_ns) >= 1.0 {
+                println!(
+                    "| {path} | {thread} | {:.0} | {:.0} |",
+                    per(t.ran_ns),
+                    per(t.waited_ns)
+                );
+            }
+        }
+    }
+    println!();
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
         .fetch_one(app.db.pool())
         .await
@@ -197,6 +236,9 @@ async fn bench_engine(engine: Engine, settings: &Settings) {
 
 /// The median repetition's throughput, with every repetition's latencies.
 fn summarise(reps: &[Phase]) -> Phase {
+    if reps.is_empty() {
+        return Phase::default();
+    }
     let mut by_rate: Vec<&Phase> = reps.iter().collect();
     by_rate.sort_by(|a, b| a.per_second().total_cmp(&b.per_second()));
     let median = by_rate[by_rate.len() / 2];
@@ -212,6 +254,19 @@ fn summarise(reps: &[Phase]) -> Phase {
             .iter()
             .filter_map(|p| p.writer_held)
             .reduce(|a, b| (a.0 + b.0, a.1 + b.1)),
+        cpu: reps.iter().fold(Vec::new(), |mut sum, p| {
+            for (name, t) in &p.cpu {
+                match sum.iter_mut().find(|(n, _)| n == name) {
+                    Some((_, s)) => {
+                        s.ran_ns += t.ran_ns;
+                        s.waited_ns += t.waited_ns;
+                    }
+                    None => sum.push((name.clone(), *t)),
+                }
+            }
+            sum
+        }),
+        cpu_sessions: reps.iter().map(|p| p.sessions).sum(),
     }
 }
 
@@ -231,6 +286,7 @@ async fn load(
 ) -> Phase {
     reset_peak_rss();
     let held_before = db.writer_held();
+    let threads_before = ThreadTimes::now();
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = tokio::task::JoinSet::new();
@@ -280,6 +336,8 @@ async fn load(
         phase.errors += errors;
     }
     phase.elapsed = start.elapsed();
+    phase.cpu = ThreadTimes::now().since(&threads_before);
+    phase.cpu_sessions = phase.sessions;
     phase.writer_held = db
         .writer_held()
         .zip(held_before)

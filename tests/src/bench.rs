@@ -43,6 +43,68 @@ pub fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// How long this process's threads ran on a CPU and waited in the run queue for one, summed
+/// per thread name (Linux's `schedstat`; names as the kernel keeps them, cut to 15 bytes),
+/// plus the busiest single thread under `"busiest thread"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuTime {
+    pub ran_ns: u64,
+    pub waited_ns: u64,
+}
+
+/// A snapshot of [`CpuTime`] per thread, keyed by thread id, with each thread's name.
+#[derive(Clone, Debug, Default)]
+pub struct ThreadTimes(std::collections::BTreeMap<u64, (String, CpuTime)>);
+
+impl ThreadTimes {
+    /// The process's threads now (empty where `/proc` does not say).
+    pub fn now() -> ThreadTimes {
+        let mut threads = std::collections::BTreeMap::new();
+        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+            return ThreadTimes(threads);
+        };
+        for task in tasks.flatten() {
+            let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
+                continue;
+            };
+            let path = task.path();
+            let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+            let stat = std::fs::read_to_string(path.join("schedstat")).unwrap_or_default();
+            let mut fields = stat.split_whitespace().map(|f| f.parse::<u64>().ok());
+            if let (Some(Some(ran_ns)), Some(Some(waited_ns))) = (fields.next(), fields.next()) {
+                threads.insert(
+                    tid,
+                    (name.trim().to_string(), CpuTime { ran_ns, waited_ns }),
+                );
+            }
+        }
+        ThreadTimes(threads)
+    }
+
+    /// What each thread name used since `before`, and the busiest single thread. Threads that
+    /// ended in between are missing (their time is lost with them).
+    pub fn since(&self, before: &ThreadTimes) -> Vec<(String, CpuTime)> {
+        let mut by_name: std::collections::BTreeMap<String, CpuTime> = Default::default();
+        let mut busiest = CpuTime::default();
+        for (tid, (name, now)) in &self.0 {
+            let then = before.0.get(tid).map(|(_, t)| *t).unwrap_or_default();
+            let used = CpuTime {
+                ran_ns: now.ran_ns.saturating_sub(then.ran_ns),
+                waited_ns: now.waited_ns.saturating_sub(then.waited_ns),
+            };
+            let sum = by_name.entry(name.clone()).or_default();
+            sum.ran_ns += used.ran_ns;
+            sum.waited_ns += used.waited_ns;
+            if used.ran_ns > busiest.ran_ns {
+                busiest = used;
+            }
+        }
+        let mut out: Vec<(String, CpuTime)> = by_name.into_iter().collect();
+        out.push(("busiest thread".into(), busiest));
+        out
+    }
+}
+
 /// The `q` quantile (0 to 1) of values sorted in ascending order, by nearest rank; none of
 /// none.
 pub fn nearest_rank<T: Copy>(sorted: &[T], q: f64) -> Option<T> {

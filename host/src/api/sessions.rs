@@ -37,7 +37,8 @@ async fn list(
 
 /// Logs a session and scores every observation with its checklist's plugin.
 ///
-/// `id` is a UUID the client generates once and keeps: re-sending the identical body answers
+/// `id` is a UUID the client generates once and keeps (a time-ordered version 7 UUID is
+/// cheapest to store; any version is accepted): re-sending the identical body answers
 /// 200 with the stored session; a different body under the same id answers 409 and changes
 /// nothing. A plugin that fails while scoring answers 503 naming the checklist; nothing is
 /// stored and the request may be sent again.

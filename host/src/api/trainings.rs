@@ -41,7 +41,8 @@ async fn list(
 /// Records a training: participants from the organisation's provider registry, attendance
 /// per day, and pre-/post-tests scored by `training_test` checklists.
 ///
-/// `id` is a UUID the client generates once and keeps: re-sending the identical body answers
+/// `id` is a UUID the client generates once and keeps (a time-ordered version 7 UUID is
+/// cheapest to store; any version is accepted): re-sending the identical body answers
 /// 200 with the stored training; a different body under the same id answers 409 and changes
 /// nothing. A plugin that fails while scoring answers 503 naming the test; nothing is stored
 /// and the request may be sent again. Org admins and mentors record trainings; managers only

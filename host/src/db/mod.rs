@@ -168,6 +168,11 @@ async fn sqlite_pool(url: &str, max: u32) -> anyhow::Result<AnyPool> {
     AnyPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(30))
+        // The pool's default pings every connection it hands out: a round trip to the
+        // connection's worker thread before every query. An in-process database has no link
+        // to go stale, and under load those pings were a thread hop on every read
+        // (BENCHMARKS.md, sessions under load).
+        .test_before_acquire(false)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 // synchronous=FULL: an acknowledged write survives power loss, not only a crash.

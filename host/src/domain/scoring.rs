@@ -763,11 +763,27 @@ pub fn parse_uuid(v: &mut Validator, field: &str, value: Option<&str>) -> String
     s
 }
 
-/// A random (version 4) UUID, for forms the server renders.
+/// A new time-ordered (version 7) UUID, for forms the server renders: 48 bits of Unix
+/// milliseconds, then 74 random bits. Records are keyed by these ids in several indexes;
+/// ids that grow with time land on the last page of each, where random ones would dirty a
+/// different page of every index for every record written (BENCHMARKS.md, sessions).
 pub fn new_uuid() -> AppResult<String> {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b).map_err(|e| AppError::Internal(anyhow::anyhow!("random: {e}")))?;
-    Ok(uuid_v4(b))
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("clock before 1970: {e}")))?
+        .as_millis();
+    Ok(uuid_v7(millis, b))
+}
+
+/// A version 7 UUID from a Unix time in milliseconds (its low 48 bits) and random bytes (all
+/// but the first six used).
+pub fn uuid_v7(unix_millis: u128, mut b: [u8; 16]) -> String {
+    b[..6].copy_from_slice(&unix_millis.to_be_bytes()[10..]);
+    b[6] = (b[6] & 0x0f) | 0x70;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    format_uuid(b)
 }
 
 /// Sixteen bytes as a version 4 UUID: the version and variant bits are set, so any source of
@@ -775,6 +791,10 @@ pub fn new_uuid() -> AppResult<String> {
 pub fn uuid_v4(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
+    format_uuid(b)
+}
+
+fn format_uuid(b: [u8; 16]) -> String {
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!(
         "{}-{}-{}-{}-{}",
@@ -930,6 +950,27 @@ mod tests {
         assert_eq!(parse_uuid(&mut v, "id", Some(&fresh)), fresh);
         assert!(v.finish().is_ok());
         assert_ne!(fresh, new_uuid().unwrap());
+    }
+
+    #[test]
+    fn new_ids_are_version_7_and_ordered_by_time() {
+        // RFC 9562's example: 2022-02-22 19:22:22 UTC is 0x017F22E279B0 ms.
+        let id = uuid_v7(0x017F_22E2_79B0, [0xff; 16]);
+        assert_eq!(id, "017f22e2-79b0-7fff-bfff-ffffffffffff");
+        let earlier = uuid_v7(0x017F_22E2_79AF, [0xff; 16]);
+        let later = uuid_v7(0x017F_22E2_79B1, [0x00; 16]);
+        assert!(earlier < id && id < later, "{earlier} {id} {later}");
+        let fresh = new_uuid().unwrap();
+        assert_eq!(&fresh[14..15], "7", "{fresh}");
+        assert!(matches!(&fresh[19..20], "8" | "9" | "a" | "b"), "{fresh}");
+        // Milliseconds since 1970 are now about 1.8e12: the first 48 bits are that clock.
+        let millis = u64::from_str_radix(&fresh[..8], 16).unwrap() << 16
+            | u64::from_str_radix(&fresh[9..13], 16).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        assert!(now.abs_diff(millis) < 60_000, "{fresh} {millis} {now}");
     }
 
     #[derive(serde::Deserialize, Serialize)]

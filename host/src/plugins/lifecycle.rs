@@ -179,10 +179,11 @@ pub async fn install(
 async fn dry_run(
     registry: &Registry,
     loaded: &Arc<Loaded>,
-    checklists: &[Checklist],
+    checklists: &[impl std::borrow::Borrow<Checklist>],
 ) -> AppResult<BTreeSet<(String, String)>> {
     let mut emitted = BTreeSet::new();
     for c in checklists {
+        let c: &Checklist = c.borrow();
         for responses in checks::dry_run_responses(c) {
             let id = c.id.clone();
             let l = loaded.clone();

@@ -59,7 +59,9 @@ pub struct ChecklistRef {
     pub sha256: String,
     pub organisation_id: i64,
     pub organisation_code: String,
-    pub checklist: Checklist,
+    /// Shared with the registry's parsed copy: a submission reads it, never copies it.
+    #[schema(value_type = Checklist)]
+    pub checklist: Arc<Checklist>,
 }
 
 /// A successful score, with what produced it.
@@ -78,7 +80,7 @@ struct Ready {
     loaded: Arc<Loaded>,
     /// What the version declared at upload, parsed once: forms and validation read it on
     /// every submission.
-    checklists: Arc<Vec<Checklist>>,
+    checklists: Arc<Vec<Arc<Checklist>>>,
 }
 
 pub struct Registry {
@@ -123,7 +125,7 @@ impl Registry {
     pub async fn ready_definitions(
         &self,
         version_id: i64,
-    ) -> Option<(Arc<Loaded>, Arc<Vec<Checklist>>)> {
+    ) -> Option<(Arc<Loaded>, Arc<Vec<Arc<Checklist>>>)> {
         let ready = self.ready.read().await;
         ready
             .get(&version_id)
@@ -208,13 +210,13 @@ impl Registry {
         Ok(())
     }
 
-    async fn compile(&self, id: i64) -> anyhow::Result<(Arc<Loaded>, Arc<Vec<Checklist>>)> {
+    async fn compile(&self, id: i64) -> anyhow::Result<(Arc<Loaded>, Arc<Vec<Arc<Checklist>>>)> {
         let (bytes, checklists_json): (Vec<u8>, String) =
             sqlx::query_as("SELECT component, checklists_json FROM plugin_versions WHERE id = $1")
                 .bind(id)
                 .fetch_one(self.db.pool())
                 .await?;
-        let checklists: Vec<Checklist> = serde_json::from_str(&checklists_json)?;
+        let checklists: Vec<Arc<Checklist>> = serde_json::from_str(&checklists_json)?;
         let runtime = self.runtime.clone();
         let loaded = tokio::task::spawn_blocking(move || runtime.load(&bytes)).await??;
         Ok((Arc::new(loaded), Arc::new(checklists)))
@@ -438,7 +440,11 @@ impl Registry {
         checklist_id: &str,
     ) -> AppResult<Option<Checklist>> {
         if let Some(r) = self.ready.read().await.get(&version_id) {
-            return Ok(r.checklists.iter().find(|c| c.id == checklist_id).cloned());
+            return Ok(r
+                .checklists
+                .iter()
+                .find(|c| c.id == checklist_id)
+                .map(|c| Checklist::clone(c)));
         }
         let json: Option<String> =
             sqlx::query_scalar("SELECT checklists_json FROM plugin_versions WHERE id = $1")
@@ -482,7 +488,7 @@ impl Registry {
             sha256: version.sha256,
             organisation_id: version.organisation_id,
             organisation_code: version.organisation_code,
-            checklist,
+            checklist: Arc::new(checklist),
         }))
     }
 
@@ -527,7 +533,7 @@ impl Registry {
                     sha256: sha256.clone(),
                     organisation_id: org,
                     organisation_code: code.clone(),
-                    checklist,
+                    checklist: Arc::new(checklist),
                 });
             }
         }

@@ -5,6 +5,7 @@
 //! which decides who may; these handlers only turn forms into inputs and results into pages.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -990,7 +991,7 @@ async fn assess_context(
         .await?
         .into_iter()
         .filter(|r| r.checklist.kind == ChecklistKind::TeamAssessment)
-        .map(|r| (r.plugin_version_id, r.checklist))
+        .map(|r| (r.plugin_version_id, Arc::unwrap_or_clone(r.checklist)))
         .collect();
     Ok(AssessContext {
         team,

@@ -10,6 +10,7 @@
 //! the same form with everything typed kept, so no JavaScript is needed.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -934,7 +935,7 @@ async fn resolve_checklist(
             .usable_checklist(organisation_id, v, &c)
             .await?
             .filter(|r| r.checklist.kind == ChecklistKind::TrainingTest)
-            .map(|r| (v, r.checklist))),
+            .map(|r| (v, Arc::unwrap_or_clone(r.checklist)))),
         None if available.len() == 1 => Ok(available.first().cloned()),
         None => Ok(None),
     }
@@ -974,7 +975,7 @@ async fn test_context(
         .await?
         .into_iter()
         .filter(|r| r.checklist.kind == ChecklistKind::TrainingTest)
-        .map(|r| (r.plugin_version_id, r.checklist))
+        .map(|r| (r.plugin_version_id, Arc::unwrap_or_clone(r.checklist)))
         .collect();
     Ok(TestContext {
         t,
