@@ -207,7 +207,7 @@ async fn bench_engine(engine: Engine, settings: &Settings) {
         );
     }
     println!(
-        "\nCPU per session by thread ({name}; run = on a CPU, waited = runnable but queued for \
+        "\nCPU per session by thread ({name}; ran = on a CPU, waited = runnable but queued for \
          one), µs:\n\n| path | thread | ran | waited |\n|---|---|---:|---:|"
     );
     for (path, p) in [("baseline", &baseline), ("API", &api)] {

@@ -115,7 +115,55 @@ pub fn nearest_rank<T: Copy>(sorted: &[T], q: f64) -> Option<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::nearest_rank;
+    use super::{ThreadTimes, nearest_rank};
+
+    #[test]
+    fn thread_times_count_a_busy_thread_under_its_name() {
+        let before = ThreadTimes::now();
+        let (spun, stop) = std::sync::mpsc::channel();
+        let spinner = std::thread::Builder::new()
+            .name("bench-spinner".into())
+            .spawn(move || {
+                // Spins until the kernel has counted 30 ms on a CPU for it (on a busy machine
+                // that takes longer than 30 ms of wall time).
+                let ran = || {
+                    std::fs::read_to_string("/proc/thread-self/schedstat")
+                        .ok()
+                        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+                };
+                let start = std::time::Instant::now();
+                let first = ran();
+                while let (Some(first), Some(now)) = (first, ran()) {
+                    if now - first >= 30_000_000 || start.elapsed().as_secs() > 10 {
+                        break;
+                    }
+                    std::hint::spin_loop();
+                }
+                // Stay alive until measured: an ended thread's time is gone with it.
+                let _ = spun.send(());
+                std::thread::park();
+            })
+            .unwrap();
+        stop.recv().unwrap();
+        let used = ThreadTimes::now().since(&before);
+        spinner.thread().unpark();
+        let _ = spinner.join();
+        if before.0.is_empty() {
+            return; // no /proc here: nothing to count
+        }
+        let spinner = used
+            .iter()
+            .find(|(name, _)| name == "bench-spinner")
+            .map(|(_, t)| *t)
+            .expect("the spinner is listed by name");
+        assert!(spinner.ran_ns >= 30_000_000, "{spinner:?}");
+        let busiest = used
+            .iter()
+            .find(|(name, _)| name == "busiest thread")
+            .map(|(_, t)| *t)
+            .expect("the busiest thread is listed");
+        assert!(busiest.ran_ns >= spinner.ran_ns, "{busiest:?} {spinner:?}");
+    }
 
     #[test]
     fn quantiles_are_by_nearest_rank() {
