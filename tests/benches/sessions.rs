@@ -257,10 +257,7 @@ fn summarise(reps: &[Phase]) -> Phase {
         cpu: reps.iter().fold(Vec::new(), |mut sum, p| {
             for (name, t) in &p.cpu {
                 match sum.iter_mut().find(|(n, _)| n == name) {
-                    Some((_, s)) => {
-                        s.ran_ns += t.ran_ns;
-                        s.waited_ns += t.waited_ns;
-                    }
+                    Some((_, s)) => *s += *t,
                     None => sum.push((name.clone(), *t)),
                 }
             }

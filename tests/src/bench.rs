@@ -52,6 +52,13 @@ pub struct CpuTime {
     pub waited_ns: u64,
 }
 
+impl std::ops::AddAssign for CpuTime {
+    fn add_assign(&mut self, other: CpuTime) {
+        self.ran_ns += other.ran_ns;
+        self.waited_ns += other.waited_ns;
+    }
+}
+
 /// A snapshot of [`CpuTime`] per thread, keyed by thread id, with each thread's name.
 #[derive(Clone, Debug, Default)]
 pub struct ThreadTimes(std::collections::BTreeMap<u64, (String, CpuTime)>);
@@ -93,8 +100,7 @@ impl ThreadTimes {
                 waited_ns: now.waited_ns.saturating_sub(then.waited_ns),
             };
             let sum = by_name.entry(name.clone()).or_default();
-            sum.ran_ns += used.ran_ns;
-            sum.waited_ns += used.waited_ns;
+            *sum += used;
             if used.ran_ns > busiest.ran_ns {
                 busiest = used;
             }
