@@ -148,4 +148,13 @@ async fn migrating_twice_is_harmless() {
         sync, 2,
         "synchronous=FULL so acknowledged writes survive power loss"
     );
+    // Every action runs in a savepoint on the writer; its journal is to stay in memory
+    // rather than spill to a temporary file (`db::sqlite_pool`).
+    let mut tx = db.begin().await.unwrap();
+    let temp_store: i64 = sqlx::query_scalar("PRAGMA temp_store")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(temp_store, 2, "temp_store=MEMORY on the writer");
+    drop(tx);
 }

@@ -531,12 +531,78 @@ async fn older_versions_get_their_metrics_recorded_at_start(app: TestApp) {
     drop((two, three));
 }
 
+/// A session's checklists are scored in one trip to the blocking pool: each result is its own
+/// request's, in order, as if scored alone, and a request that cannot be scored fails alone.
+async fn scoring_several_at_once_keeps_each_result_to_its_request(app: TestApp) {
+    use mentortrack::plugins::registry::{ChecklistRef, ScoreFailure, ScoreRequest};
+    app.seed_with_plugins().await;
+    let list = app.plugins.checklists(None).await.unwrap();
+    let a = &list[0];
+    let b = list
+        .iter()
+        .find(|c| c.plugin_version_id != a.plugin_version_id)
+        .expect("checklists of two plugins");
+    let [a_best, a_worst] = mentortrack::plugins::checks::dry_run_responses(&a.checklist);
+    let [b_best, _] = mentortrack::plugins::checks::dry_run_responses(&b.checklist);
+    let request = |c: &ChecklistRef, responses: &Vec<Response>| ScoreRequest {
+        version_id: c.plugin_version_id,
+        pinned: false,
+        checklist_id: c.checklist.id.clone(),
+        responses: responses.clone(),
+        context: context(),
+    };
+    let results = app
+        .plugins
+        .score_many(vec![
+            request(a, &a_best),
+            ScoreRequest {
+                version_id: -1,
+                ..request(b, &b_best)
+            },
+            request(b, &b_best),
+            request(a, &a_worst),
+        ])
+        .await;
+    assert_eq!(results.len(), 4);
+    assert!(
+        matches!(results[1], Err(ScoreFailure::NotAvailable)),
+        "{:?}",
+        results[1]
+    );
+    let card = |r: &Result<mentortrack::plugins::registry::Scored, ScoreFailure>| {
+        let scored = r.as_ref().expect("scored");
+        serde_json::to_value(scored.outcome.as_ref().expect("a score card")).unwrap()
+    };
+    for (n, c, responses) in [(0, a, &a_best), (2, b, &b_best), (3, a, &a_worst)] {
+        let alone = app
+            .plugins
+            .score(
+                c.plugin_version_id,
+                &c.checklist.id,
+                responses.clone(),
+                context(),
+            )
+            .await;
+        assert_eq!(card(&results[n]), card(&alone), "request {n}");
+        assert_eq!(
+            results[n].as_ref().unwrap().plugin_version_id,
+            c.plugin_version_id
+        );
+    }
+    assert_ne!(
+        card(&results[0]),
+        card(&results[3]),
+        "best and worst differ"
+    );
+}
+
 engine_tests! {
     async fn metrics_backfill(app) { older_versions_get_their_metrics_recorded_at_start(app).await }
     async fn partner_upload(app) { partners_upload_activate_and_list_checklists(app).await }
     async fn refusals(app) { bad_uploads_are_refused_with_specific_messages(app).await }
     async fn quarantine(app) { a_failing_version_is_quarantined_everywhere(app).await }
     async fn hot_reload(app) { a_new_version_reaches_every_process_without_restart(app).await }
+    async fn score_many(app) { scoring_several_at_once_keeps_each_result_to_its_request(app).await }
 }
 
 #[test]

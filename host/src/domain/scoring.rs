@@ -15,7 +15,7 @@ use crate::plugins::model::{
     Answer, Checklist, ChecklistKind, Localized, Response, ResponseKind, ScoreCard, ScoreContext,
     ScoreRefusal,
 };
-use crate::plugins::registry::{ChecklistRef, Registry, ScoreFailure, Scored};
+use crate::plugins::registry::{ChecklistRef, Registry, ScoreFailure, ScoreRequest, Scored};
 
 /// At most this many responses per checklist: no real checklist has more items.
 pub const MAX_RESPONSES: usize = 500;
@@ -162,21 +162,22 @@ pub fn check_responses(
     }
     let mut seen = std::collections::HashSet::new();
     for r in responses {
-        let item_field = format!("{field}.responses.{}", clip(&r.item_id));
+        // Named only for an error: most responses are fine, and this runs for every one.
+        let item_field = || format!("{field}.responses.{}", clip(&r.item_id));
         let Some(item) = checklist.items().find(|i| i.id == r.item_id) else {
             v.add(
-                &item_field,
+                &item_field(),
                 "unknown_item",
                 "this checklist has no such item",
             );
             continue;
         };
         if !seen.insert(r.item_id.as_str()) {
-            v.add(&item_field, "duplicate_item", "answered more than once");
+            v.add(&item_field(), "duplicate_item", "answered more than once");
             continue;
         }
         if let Err((code, message)) = check_answer(&item.kind, &r.answer) {
-            v.add(&item_field, code, message);
+            v.add(&item_field(), code, message);
         }
     }
     for item in checklist.items() {
@@ -288,23 +289,22 @@ pub async fn score_all(
     registry: &Registry,
     items: Vec<(Checked, ScoreContext, Version)>,
 ) -> AppResult<Vec<ScoredChecklist>> {
-    // One after another: each call already runs on the blocking pool, and a session has a
+    // All in one trip to the blocking pool, one after another there: a session has a
     // handful of checklists at most.
-    let mut results = Vec::with_capacity(items.len());
-    for (checked, context, version) in items {
-        let id = checked.checklist.plugin_version_id;
-        let checklist_id = checked.checklist.checklist.id.clone();
-        let responses = checked.responses.clone();
-        let result = match version {
-            Version::Active => registry.score(id, &checklist_id, responses, context).await,
-            Version::Pinned => {
-                registry
-                    .score_pinned(id, &checklist_id, responses, context)
-                    .await
-            }
-        };
-        results.push((checked, result));
-    }
+    let (checked, requests): (Vec<Checked>, Vec<ScoreRequest>) = items
+        .into_iter()
+        .map(|(checked, context, version)| {
+            let request = ScoreRequest {
+                version_id: checked.checklist.plugin_version_id,
+                pinned: matches!(version, Version::Pinned),
+                checklist_id: checked.checklist.checklist.id.clone(),
+                responses: checked.responses.clone(),
+                context,
+            };
+            (checked, request)
+        })
+        .unzip();
+    let results = checked.into_iter().zip(registry.score_many(requests).await);
     let mut refused = Vec::new();
     let mut failed = Vec::new();
     let mut out = Vec::new();
@@ -521,7 +521,7 @@ pub fn stored_observation(
     provider_name: String,
     observed_on: &str,
     phase: Option<&str>,
-    s: &ScoredChecklist,
+    s: ScoredChecklist,
 ) -> Observation {
     let c = &s.checked.checklist;
     Observation {
@@ -531,15 +531,15 @@ pub fn stored_observation(
         observed_on: observed_on.to_string(),
         phase: phase.map(str::to_string),
         plugin_version_id: s.scored.plugin_version_id,
-        plugin_key: s.scored.plugin_key.clone(),
-        plugin_version: s.scored.plugin_version.clone(),
-        plugin_sha256: s.scored.sha256.clone(),
         checklist_id: c.checklist.id.clone(),
         checklist_version: c.checklist.version.clone(),
         checklist_kind: kind_str(c.checklist.kind).to_string(),
         checklist_title: c.checklist.title.clone(),
-        responses: s.checked.responses.clone(),
-        card: s.card.clone(),
+        plugin_key: s.scored.plugin_key,
+        plugin_version: s.scored.plugin_version,
+        plugin_sha256: s.scored.sha256,
+        responses: s.checked.responses,
+        card: s.card,
         scored_at,
     }
 }
@@ -696,13 +696,10 @@ pub fn body_sha256<T: Serialize>(body: &T) -> AppResult<String> {
     }
     let mut hashing = Hashing(Sha256::new());
     serde_json::to_writer(&mut hashing, body).map_err(|e| AppError::Internal(e.into()))?;
-    let hex: String = hashing
-        .0
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok(format!("{BODY_HASH_V2}{hex}"))
+    let mut hashed = String::with_capacity(BODY_HASH_V2.len() + 64);
+    hashed.push_str(BODY_HASH_V2);
+    push_hex(&mut hashed, &hashing.0.finalize());
+    Ok(hashed)
 }
 
 const BODY_HASH_V2: &str = "v2:";
@@ -734,8 +731,19 @@ pub fn same_body<T: Serialize>(stored: &str, body: &T) -> AppResult<bool> {
     let value = serde_json::to_value(body).map_err(|e| AppError::Internal(e.into()))?;
     let text = serde_json::to_string(&value).map_err(|e| AppError::Internal(e.into()))?;
     let digest = Sha256::digest(text.as_bytes());
-    let legacy: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let mut legacy = String::with_capacity(64);
+    push_hex(&mut legacy, &digest);
     Ok(stored == legacy)
+}
+
+/// Appends `bytes` in lower-case hex: hashes and ids are made on every submission, and a
+/// `format!` per byte was a measurable part of that.
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
 }
 
 /// A client-generated id: a UUID, normalised to lower case. Phones make these offline.
@@ -795,7 +803,8 @@ pub fn uuid_v4(mut b: [u8; 16]) -> String {
 }
 
 fn format_uuid(b: [u8; 16]) -> String {
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let mut h = String::with_capacity(32);
+    push_hex(&mut h, &b);
     format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],
@@ -992,6 +1001,12 @@ mod tests {
         assert_ne!(body_sha256(&a).unwrap(), body_sha256(&c).unwrap());
         assert!(same_body(&body_sha256(&a).unwrap(), &b).unwrap());
         assert!(!same_body(&body_sha256(&a).unwrap(), &c).unwrap());
+        // The exact text stored with every session: it must never change, or re-sends of
+        // stored sessions would stop matching (sha256 of `{"a":1,"b":[1,2]}`).
+        assert_eq!(
+            body_sha256(&a).unwrap(),
+            "v2:8baa73198470c7bb4c3ce142a8fd651affc0310d878bb9bd159e37a573fb4874"
+        );
     }
 
     /// Records stored before the `v2:` hash keep matching their re-sends.

@@ -10,7 +10,7 @@
 
 use chrono::{Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{FromRow, Row};
+use sqlx::{AnyConnection, FromRow, Row};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::authz::{Actor, Role};
@@ -195,13 +195,18 @@ macro_rules! list_conditions {
 // Reading
 
 async fn stored(db: &Db, id: &str) -> AppResult<Option<Stored>> {
+    stored_on(&mut *db.pool().acquire().await?, id).await
+}
+
+/// [`stored`] on a connection the caller holds for several reads.
+async fn stored_on(conn: &mut AnyConnection, id: &str) -> AppResult<Option<Stored>> {
     Ok(sqlx::query_as(
         "SELECT organisation_id, mentor_id, facility_id, create_sha256, content_sha256, status,
                 revision, created_at, withdrawn_reason
          FROM sessions WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(db.pool())
+    .fetch_optional(conn)
     .await?)
 }
 
@@ -457,8 +462,10 @@ fn writing_org(actor: &Actor) -> AppResult<i64> {
     Ok(actor.organisation_id)
 }
 
+/// Reads on `conn`, one connection for all of them: the pool pings a connection each time it
+/// takes one back, a thread hop apiece on SQLite.
 async fn validate(
-    db: &Db,
+    conn: &mut AnyConnection,
     actor: &Actor,
     organisation_id: i64,
     input: &SessionInput,
@@ -482,7 +489,7 @@ async fn validate(
             )
             .bind(id)
             .bind(actor.user_id)
-            .fetch_optional(db.pool())
+            .fetch_optional(&mut *conn)
             .await?;
             match facility {
                 Some((level, name, assigned)) if level == "facility" => {
@@ -599,7 +606,7 @@ async fn validate(
         for n in 0..MENTEE_CHUNK {
             query = query.bind(chunk.get(n).unwrap_or(&chunk[0]).1);
         }
-        found.extend(query.fetch_all(db.pool()).await?);
+        found.extend(query.fetch_all(&mut *conn).await?);
     }
     let mut mentees = Vec::new();
     let mut mentee_names = Vec::new();
@@ -760,11 +767,18 @@ pub async fn create(
     let mut normalised = input.clone();
     normalised.id = Some(id.clone());
     let create_sha256 = scoring::body_sha256(&normalised)?;
-    if let Some(existing) = existing(db, actor, &id, &normalised).await? {
-        return Ok(Created::Existing(existing));
+    // The re-send check and the validation's reads on one connection, given back before
+    // scoring.
+    let mut reads = db.pool().acquire().await?;
+    if let Some(stored) = stored_on(&mut reads, &id).await? {
+        // Given back first: reading the stored session takes connections of its own.
+        drop(reads);
+        return Ok(Created::Existing(
+            resent(db, actor, &id, stored, &normalised).await?,
+        ));
     }
-
-    let valid = validate(db, actor, organisation_id, input, None, &mut v).await?;
+    let valid = validate(&mut reads, actor, organisation_id, input, None, &mut v).await?;
+    drop(reads);
     let plan = plan(
         registry,
         organisation_id,
@@ -831,14 +845,14 @@ pub async fn create(
     // Answered from what was just written, not read back: the same record `get` returns
     // (a test holds the two equal), without five more queries on every submission.
     let stored = scored
-        .iter()
+        .into_iter()
         .zip(observation_ids)
         .map(|((provider_id, s), observation_id)| {
             scoring::stored_observation(
                 observation_id,
                 now.clone(),
-                *provider_id,
-                mentee_name(&valid, *provider_id),
+                provider_id,
+                mentee_name(&valid, provider_id),
                 &valid.date,
                 None,
                 s,
@@ -918,11 +932,22 @@ async fn existing(
     id: &str,
     normalised: &SessionInput,
 ) -> AppResult<Option<Session>> {
-    let Some(s) = stored(db, id).await? else {
-        return Ok(None);
-    };
+    match stored(db, id).await? {
+        Some(s) => Ok(Some(resent(db, actor, id, s, normalised).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The answer to a body sent again under the id of the stored session `s`.
+async fn resent(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    s: Stored,
+    normalised: &SessionInput,
+) -> AppResult<Session> {
     if scoring::same_body(&s.create_sha256, normalised)? && actor.can_read_org(s.organisation_id) {
-        return Ok(Some(load(db, id).await?));
+        return load(db, id).await;
     }
     Err(AppError::Conflict(format!(
         "a different session was already submitted under id {id}; nothing was changed (use a new id for a new session, or PUT /api/v1/sessions/{id} to correct it)"
@@ -1184,7 +1209,7 @@ async fn write_children(
             mentee_name(valid, *provider_id),
             &valid.date,
             None,
-            s,
+            s.clone(),
         ));
     }
     Ok(stored)
@@ -1341,7 +1366,7 @@ pub async fn correct(
         .map(|o| o.plugin_version_id)
         .collect();
     let valid = validate(
-        db,
+        &mut *db.pool().acquire().await?,
         actor,
         current.organisation_id,
         &input.session,
@@ -1524,6 +1549,14 @@ pub async fn check_draft(
     let mut draft = input.clone();
     draft.observations.clear();
     let mut v = Validator::new();
-    validate(db, actor, organisation_id, &draft, current_facility, &mut v).await?;
+    validate(
+        &mut *db.pool().acquire().await?,
+        actor,
+        organisation_id,
+        &draft,
+        current_facility,
+        &mut v,
+    )
+    .await?;
     v.finish()
 }

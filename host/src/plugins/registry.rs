@@ -75,6 +75,17 @@ pub struct Scored {
     pub stats: CallStats,
 }
 
+/// One checklist to score, for [`Registry::score_many`].
+#[derive(Debug)]
+pub struct ScoreRequest {
+    pub version_id: i64,
+    /// Score with this version even if it is no longer active (as [`Registry::score_pinned`]).
+    pub pinned: bool,
+    pub checklist_id: String,
+    pub responses: Vec<Response>,
+    pub context: ScoreContext,
+}
+
 struct Ready {
     version: PluginVersion,
     loaded: Arc<Loaded>,
@@ -296,35 +307,117 @@ impl Registry {
         responses: Vec<Response>,
         context: ScoreContext,
     ) -> Result<Scored, ScoreFailure> {
-        let (version, loaded) = match which {
-            Which::ActiveOnly => self.ready_version(version_id).await?,
-            Which::AnyStored => match self.ready_version(version_id).await {
-                Ok(found) => found,
-                Err(_) => self.pinned_version(version_id).await?,
-            },
+        let request = ScoreRequest {
+            version_id,
+            pinned: matches!(which, Which::AnyStored),
+            checklist_id: checklist_id.to_string(),
+            responses,
+            context,
         };
-        let checklist_id = checklist_id.to_string();
-        let (result, stats) = self
-            .run(move |rt| rt.score(&loaded, &checklist_id, &responses, &context))
+        self.score_many(vec![request])
             .await
-            .map_err(ScoreFailure::Host)?;
-        match result {
-            Ok(outcome) => {
-                self.failures.lock().map(|mut f| f.remove(&version_id)).ok();
-                Ok(Scored {
-                    plugin_version_id: version.id,
-                    plugin_key: version.plugin_key,
-                    plugin_version: version.version,
-                    sha256: version.sha256,
-                    outcome,
-                    stats,
-                })
-            }
-            Err(e) => {
-                self.record_failure(&version, &e).await;
-                Err(ScoreFailure::Plugin(e))
+            .pop()
+            .unwrap_or(Err(ScoreFailure::NotAvailable))
+    }
+
+    /// Scores several checklists, each as [`Registry::score`] (or [`Registry::score_pinned`])
+    /// would, in one trip to the blocking pool: a session's checklists are scored together,
+    /// and on a busy machine every trip is two thread wake-ups. Each call still gets a fresh
+    /// instance and limits of its own, and one plugin's failure is that request's alone.
+    /// The results are in the order of the requests.
+    pub async fn score_many(
+        &self,
+        requests: Vec<ScoreRequest>,
+    ) -> Vec<Result<Scored, ScoreFailure>> {
+        let mut results = Vec::with_capacity(requests.len());
+        let mut calls = Vec::with_capacity(requests.len());
+        for request in requests {
+            let found = if request.pinned {
+                match self.ready_version(request.version_id).await {
+                    Ok(found) => Ok(found),
+                    Err(_) => self.pinned_version(request.version_id).await,
+                }
+            } else {
+                self.ready_version(request.version_id).await
+            };
+            match found {
+                Ok((version, loaded)) => {
+                    results.push(Ok(version));
+                    calls.push((
+                        loaded,
+                        request.checklist_id,
+                        request.responses,
+                        request.context,
+                    ));
+                }
+                Err(e) => results.push(Err(e)),
             }
         }
+        let outcomes = if calls.is_empty() {
+            Vec::new()
+        } else {
+            match self
+                .run(move |rt| {
+                    calls
+                        .iter()
+                        .map(|(loaded, checklist_id, responses, context)| {
+                            rt.score(loaded, checklist_id, responses, context)
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .await
+            {
+                Ok(outcomes) => outcomes,
+                Err(e) => {
+                    // The blocking pool itself failed: every request that got this far
+                    // fails alike.
+                    let why = e.to_string();
+                    return results
+                        .into_iter()
+                        .map(|r| {
+                            r.and_then(|_| {
+                                Err(ScoreFailure::Host(AppError::Internal(anyhow::anyhow!(
+                                    "{why}"
+                                ))))
+                            })
+                        })
+                        .collect();
+                }
+            }
+        };
+        let mut outcomes = outcomes.into_iter();
+        let mut scored = Vec::with_capacity(results.len());
+        for found in results {
+            let version = match found {
+                Ok(version) => version,
+                Err(e) => {
+                    scored.push(Err(e));
+                    continue;
+                }
+            };
+            let Some((result, stats)) = outcomes.next() else {
+                scored.push(Err(ScoreFailure::NotAvailable));
+                continue;
+            };
+            scored.push(match result {
+                Ok(outcome) => {
+                    self.failures.lock().map(|mut f| f.remove(&version.id)).ok();
+                    Ok(Scored {
+                        plugin_version_id: version.id,
+                        plugin_key: version.plugin_key,
+                        plugin_version: version.version,
+                        sha256: version.sha256,
+                        outcome,
+                        stats,
+                    })
+                }
+                Err(e) => {
+                    self.record_failure(&version, &e).await;
+                    Err(ScoreFailure::Plugin(e))
+                }
+            });
+        }
+        scored
     }
 
     async fn ready_version(
