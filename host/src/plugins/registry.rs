@@ -374,12 +374,11 @@ impl Registry {
                     let why = e.to_string();
                     return results
                         .into_iter()
-                        .map(|r| {
-                            r.and_then(|_| {
-                                Err(ScoreFailure::Host(AppError::Internal(anyhow::anyhow!(
-                                    "{why}"
-                                ))))
-                            })
+                        .map(|found| match found {
+                            Ok(_) => Err(ScoreFailure::Host(AppError::Internal(anyhow::anyhow!(
+                                "{why}"
+                            )))),
+                            Err(e) => Err(e),
                         })
                         .collect();
                 }
