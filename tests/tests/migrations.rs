@@ -157,4 +157,10 @@ async fn migrating_twice_is_harmless() {
         .unwrap();
     assert_eq!(temp_store, 2, "temp_store=MEMORY on the writer");
     drop(tx);
+    // Readers keep the default, so a large report's sorts may spill to disk.
+    let temp_store: i64 = sqlx::query_scalar("PRAGMA temp_store")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(temp_store, 0, "the default temp_store on readers");
 }

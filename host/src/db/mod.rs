@@ -68,13 +68,13 @@ impl Db {
         match kind {
             DbKind::Sqlite => {
                 let url = sqlite_url_with_create(url)?;
-                let write = sqlite_pool(&url, 1).await?;
+                let write = sqlite_pool(&url, Connections::Writer).await?;
                 // WAL persists in the file; set once so readers never block the writer.
                 write
                     .execute("PRAGMA journal_mode = WAL")
                     .await
                     .context("enabling WAL on the SQLite database")?;
-                let read = sqlite_pool(&url, 8).await?;
+                let read = sqlite_pool(&url, Connections::Readers).await?;
                 let group = Some(std::sync::Arc::new(group_commit::Writer::new(
                     write.clone(),
                 )));
@@ -161,7 +161,19 @@ impl Db {
     }
 }
 
-async fn sqlite_pool(url: &str, max: u32) -> anyhow::Result<AnyPool> {
+/// The two SQLite pools: SQLite admits one writer at a time, so the writer's pool has one
+/// connection; readers run in parallel under WAL.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Connections {
+    Writer,
+    Readers,
+}
+
+async fn sqlite_pool(url: &str, connections: Connections) -> anyhow::Result<AnyPool> {
+    let max = match connections {
+        Connections::Writer => 1,
+        Connections::Readers => 8,
+    };
     let options = AnyConnectOptions::from_str(url)
         .with_context(|| format!("parsing database URL {url}"))?
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
@@ -173,18 +185,22 @@ async fn sqlite_pool(url: &str, max: u32) -> anyhow::Result<AnyPool> {
         // to go stale, and under load those pings were a thread hop on every read
         // (BENCHMARKS.md, sessions under load).
         .test_before_acquire(false)
-        .after_connect(|conn, _meta| {
+        .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 // synchronous=FULL: an acknowledged write survives power loss, not only a crash.
-                // temp_store=MEMORY keeps savepoint journals in memory: every action runs in a
-                // savepoint of its group's transaction (`group_commit`), and SQLite otherwise
-                // spills the original of every page an action touches to a temporary file
-                // (a quarter of the writer's time under load, BENCHMARKS.md).
                 conn.execute(
-                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL;
-                     PRAGMA temp_store = MEMORY;",
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL;",
                 )
                 .await?;
+                // On the writer, temp_store=MEMORY keeps savepoint journals in memory: every
+                // action runs in a savepoint of its group's transaction (`group_commit`), and
+                // SQLite otherwise spills the original of every page an action touches to a
+                // temporary file (a quarter of the writer's time under load, BENCHMARKS.md).
+                // Readers keep the default, so that a large report's sorts may still spill
+                // to disk rather than grow in memory.
+                if connections == Connections::Writer {
+                    conn.execute("PRAGMA temp_store = MEMORY").await?;
+                }
                 Ok(())
             })
         })

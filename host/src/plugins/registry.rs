@@ -270,13 +270,13 @@ impl Registry {
         responses: Vec<Response>,
         context: ScoreContext,
     ) -> Result<Scored, ScoreFailure> {
-        self.score_with(
+        self.score_one(ScoreRequest {
             version_id,
-            Which::ActiveOnly,
-            checklist_id,
+            pinned: false,
+            checklist_id: checklist_id.to_string(),
             responses,
             context,
-        )
+        })
         .await
     }
 
@@ -289,31 +289,17 @@ impl Registry {
         responses: Vec<Response>,
         context: ScoreContext,
     ) -> Result<Scored, ScoreFailure> {
-        self.score_with(
+        self.score_one(ScoreRequest {
             version_id,
-            Which::AnyStored,
-            checklist_id,
-            responses,
-            context,
-        )
-        .await
-    }
-
-    async fn score_with(
-        &self,
-        version_id: i64,
-        which: Which,
-        checklist_id: &str,
-        responses: Vec<Response>,
-        context: ScoreContext,
-    ) -> Result<Scored, ScoreFailure> {
-        let request = ScoreRequest {
-            version_id,
-            pinned: matches!(which, Which::AnyStored),
+            pinned: true,
             checklist_id: checklist_id.to_string(),
             responses,
             context,
-        };
+        })
+        .await
+    }
+
+    async fn score_one(&self, request: ScoreRequest) -> Result<Scored, ScoreFailure> {
         self.score_many(vec![request])
             .await
             .pop()
@@ -657,12 +643,6 @@ pub async fn granted(db: &Db, publisher: i64, plugin_key: &str, grantee: i64) ->
     .fetch_one(db.pool())
     .await?;
     Ok(n > 0)
-}
-
-#[derive(Clone, Copy)]
-enum Which {
-    ActiveOnly,
-    AnyStored,
 }
 
 /// Why a score could not be had.
