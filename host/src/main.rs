@@ -1,6 +1,12 @@
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+// A submission allocates and frees many short-lived strings and maps (JSON bodies, checklists,
+// score cards) across the runtime's threads; glibc's malloc spent a fifth of the request
+// threads' CPU on that under load, and held more memory. See BENCHMARKS.md, "sessions".
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let filter = EnvFilter::try_from_env("MENTORTRACK_LOG")

@@ -89,7 +89,8 @@ impl Writer {
                 undo_savepoint(&mut guard).await;
             }
             if guard.conn.is_none() {
-                guard.conn = Some(self.pool.acquire().await?);
+                // At the writer's priority if it has to be opened again.
+                guard.conn = Some(super::priority::acquire_writer(&self.pool).await?);
             }
             if guard.open && std::mem::take(&mut guard.savepoint_ready) {
                 return Ok(());

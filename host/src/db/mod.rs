@@ -177,7 +177,7 @@ async fn sqlite_pool(url: &str, connections: Connections) -> anyhow::Result<AnyP
     let options = AnyConnectOptions::from_str(url)
         .with_context(|| format!("parsing database URL {url}"))?
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
-    AnyPoolOptions::new()
+    let pool = AnyPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(30))
         // The pool's default pings every connection it hands out: a round trip to the
@@ -203,10 +203,24 @@ async fn sqlite_pool(url: &str, connections: Connections) -> anyhow::Result<AnyP
                 }
                 Ok(())
             })
-        })
-        .connect_with(options)
-        .await
-        .with_context(|| format!("opening SQLite database {url}"))
+        });
+    match connections {
+        Connections::Readers => pool
+            .connect_with(options)
+            .await
+            .with_context(|| format!("opening SQLite database {url}")),
+        Connections::Writer => {
+            // Kept open, so that its worker thread keeps the priority it was opened with.
+            let pool = pool
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_lazy_with(options);
+            priority::acquire_writer(&pool)
+                .await
+                .with_context(|| format!("opening SQLite database {url}"))?;
+            Ok(pool)
+        }
+    }
 }
 
 /// Makes sure the file's directory exists and that SQLite may create the file.
@@ -249,6 +263,7 @@ pub fn redact(url: &str) -> String {
 
 mod group_commit;
 pub mod json_rows;
+pub mod priority;
 
 /// True when the error is a unique-constraint violation (a duplicate code, e-mail…).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {

@@ -464,14 +464,57 @@ fn writing_org(actor: &Actor) -> AppResult<i64> {
 
 /// Reads on `conn`, one connection for all of them: the pool pings a connection each time it
 /// takes one back, a thread hop apiece on SQLite.
+/// What a session body is checked for.
+#[derive(Clone, Copy)]
+enum Checking<'a> {
+    /// A new session under this id, unless one is stored under it already.
+    New { id: &'a str },
+    /// The session part of a new session's draft, before it has been sent.
+    Draft,
+    /// A correction of a session now at this facility.
+    Correction { current_facility: i64 },
+}
+
+/// The body was checked, or is a re-send of the session stored under its id (which is then
+/// answered as such, whatever the body).
+// Returned once per submission and unpacked at once: a box would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Checked {
+    Checked(Valid),
+    AlreadyStored,
+}
+
 async fn validate(
     conn: &mut AnyConnection,
     actor: &Actor,
     organisation_id: i64,
     input: &SessionInput,
-    current_facility: Option<i64>,
+    checking: Checking<'_>,
     v: &mut Validator,
-) -> AppResult<Valid> {
+) -> AppResult<Checked> {
+    let (new_id, current_facility) = match checking {
+        Checking::New { id } => (Some(id), None),
+        Checking::Draft => (None, None),
+        Checking::Correction { current_facility } => (None, Some(current_facility)),
+    };
+    // The facility, the mentor's assignment to it and whether the session is stored already
+    // in one query (one row, whatever is missing): this runs on every session a phone sends.
+    let (level, name, assigned, stored): (Option<String>, Option<String>, i64, i64) =
+        sqlx::query_as(
+            "SELECT (SELECT u.level FROM org_units u WHERE u.id = $1),
+                    (SELECT u.name FROM org_units u WHERE u.id = $1),
+                    (SELECT COUNT(*) FROM mentor_assignments a
+                      WHERE a.mentor_id = $2 AND a.facility_id = $1),
+                    (SELECT COUNT(*) FROM sessions s WHERE s.id = $3)",
+        )
+        .bind(input.facility_id)
+        .bind(actor.user_id)
+        .bind(new_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    if stored > 0 {
+        return Ok(Checked::AlreadyStored);
+    }
     let mut facility_name = String::new();
     let facility_id = match input.facility_id {
         None => {
@@ -479,20 +522,8 @@ async fn validate(
             0
         }
         Some(id) => {
-            // The facility and the mentor's assignment to it in one query: this runs on every
-            // session a phone sends.
-            let facility: Option<(String, String, i64)> = sqlx::query_as(
-                "SELECT u.level, u.name,
-                        (SELECT COUNT(*) FROM mentor_assignments a
-                          WHERE a.mentor_id = $2 AND a.facility_id = u.id)
-                 FROM org_units u WHERE u.id = $1",
-            )
-            .bind(id)
-            .bind(actor.user_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-            match facility {
-                Some((level, name, assigned)) if level == "facility" => {
+            match level.zip(name) {
+                Some((level, name)) if level == "facility" => {
                     facility_name = name;
                     // A mentor logs only where assigned; a correction may keep a facility the
                     // mentor has since been moved from.
@@ -631,7 +662,7 @@ async fn validate(
             }
         }
     }
-    Ok(Valid {
+    Ok(Checked::Checked(Valid {
         facility_id,
         date,
         session_type,
@@ -642,7 +673,7 @@ async fn validate(
         mentees,
         facility_name,
         mentee_names,
-    })
+    }))
 }
 
 fn long_text(v: &mut Validator, field: &str, value: Option<&str>) -> Option<String> {
@@ -770,15 +801,27 @@ pub async fn create(
     // The re-send check and the validation's reads on one connection, given back before
     // scoring.
     let mut reads = db.pool().acquire().await?;
-    if let Some(stored) = stored_on(&mut reads, &id).await? {
-        // Given back first: reading the stored session takes connections of its own.
-        drop(reads);
-        return Ok(Created::Existing(
-            resent(db, actor, &id, stored, &normalised).await?,
-        ));
-    }
-    let valid = validate(&mut reads, actor, organisation_id, input, None, &mut v).await?;
+    let checked = validate(
+        &mut reads,
+        actor,
+        organisation_id,
+        input,
+        Checking::New { id: &id },
+        &mut v,
+    )
+    .await?;
     drop(reads);
+    let valid = match checked {
+        Checked::Checked(valid) => valid,
+        Checked::AlreadyStored => {
+            return match existing(db, actor, &id, &normalised).await? {
+                Some(s) => Ok(Created::Existing(s)),
+                None => Err(AppError::Internal(anyhow::anyhow!(
+                    "session {id} vanished after it was found stored"
+                ))),
+            };
+        }
+    };
     let plan = plan(
         registry,
         organisation_id,
@@ -1365,15 +1408,22 @@ pub async fn correct(
         .iter()
         .map(|o| o.plugin_version_id)
         .collect();
-    let valid = validate(
+    let checked = validate(
         &mut *db.pool().acquire().await?,
         actor,
         current.organisation_id,
         &input.session,
-        Some(current.facility_id),
+        Checking::Correction {
+            current_facility: current.facility_id,
+        },
         &mut v,
     )
     .await?;
+    let Checked::Checked(valid) = checked else {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "a correction was taken for a re-send"
+        )));
+    };
     let plan = plan(
         registry,
         current.organisation_id,
@@ -1534,8 +1584,8 @@ pub async fn check_draft(
     input: &SessionInput,
     correcting: Option<&str>,
 ) -> AppResult<()> {
-    let (organisation_id, current_facility) = match correcting {
-        None => (writing_org(actor)?, None),
+    let (organisation_id, checking) = match correcting {
+        None => (writing_org(actor)?, Checking::Draft),
         Some(id) => {
             let id = id.trim().to_ascii_lowercase();
             // Who may correct, and until when, is checked when the correction is saved.
@@ -1543,7 +1593,12 @@ pub async fn check_draft(
                 .await?
                 .filter(|s| actor.can_read_org(s.organisation_id))
                 .ok_or(AppError::NotFound)?;
-            (current.organisation_id, Some(current.facility_id))
+            (
+                current.organisation_id,
+                Checking::Correction {
+                    current_facility: current.facility_id,
+                },
+            )
         }
     };
     let mut draft = input.clone();
@@ -1554,7 +1609,7 @@ pub async fn check_draft(
         actor,
         organisation_id,
         &draft,
-        current_facility,
+        checking,
         &mut v,
     )
     .await?;
