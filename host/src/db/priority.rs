@@ -22,7 +22,9 @@ pub const WRITER_NICE: i32 = -10;
 /// A connection from the writer's pool, opened at [`WRITER_NICE`] if the pool has none open.
 pub async fn acquire_writer(pool: &AnyPool) -> Result<PoolConnection<Any>, sqlx::Error> {
     if pool.size() > 0 {
-        // Opened already (the pool holds one connection, never closed while idle).
+        // Opened already (the pool holds one connection, never closed while idle). One that
+        // is still closing after a failed COMMIT counts too, and the pool then reopens it from
+        // this thread at normal priority: rare, and only slower.
         return pool.acquire().await;
     }
     let runtime = tokio::runtime::Handle::current();
