@@ -462,8 +462,6 @@ fn writing_org(actor: &Actor) -> AppResult<i64> {
     Ok(actor.organisation_id)
 }
 
-/// Reads on `conn`, one connection for all of them: the pool pings a connection each time it
-/// takes one back, a thread hop apiece on SQLite.
 /// What a session body is checked for.
 #[derive(Clone, Copy)]
 enum Checking<'a> {
@@ -484,6 +482,8 @@ enum Checked {
     AlreadyStored,
 }
 
+/// Reads on `conn`, one connection for all of them: the pool pings a connection each time it
+/// takes one back, a thread hop apiece on SQLite.
 async fn validate(
     conn: &mut AnyConnection,
     actor: &Actor,
