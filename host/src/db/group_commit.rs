@@ -190,7 +190,8 @@ impl Writer {
                     let _ = ack.send(Ok(()));
                 }
                 if nobody_waiting {
-                    // Idle: hand the connection back so the pool can close or recycle it.
+                    // Idle: hand the connection back, so that closing the pool (at shutdown) does
+                    // not wait for it. The pool keeps it open (`db::priority`).
                     state.conn = None;
                 }
             }

@@ -64,11 +64,9 @@ fn raise_this_thread() {
 /// The nice value of the calling thread.
 #[cfg(target_os = "linux")]
 pub fn this_thread_nice() -> i32 {
-    // SAFETY: getpriority takes no pointers. -1 is also a valid value, hence errno is cleared.
-    unsafe {
-        *libc::__errno_location() = 0;
-        libc::getpriority(libc::PRIO_PROCESS, 0)
-    }
+    // SAFETY: getpriority takes no pointers. It cannot fail for the calling thread, so its
+    // -1 is the nice value -1, not an error.
+    unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }
 }
 
 #[cfg(all(test, target_os = "linux"))]

@@ -195,18 +195,13 @@ macro_rules! list_conditions {
 // Reading
 
 async fn stored(db: &Db, id: &str) -> AppResult<Option<Stored>> {
-    stored_on(&mut *db.pool().acquire().await?, id).await
-}
-
-/// [`stored`] on a connection the caller holds for several reads.
-async fn stored_on(conn: &mut AnyConnection, id: &str) -> AppResult<Option<Stored>> {
     Ok(sqlx::query_as(
         "SELECT organisation_id, mentor_id, facility_id, create_sha256, content_sha256, status,
                 revision, created_at, withdrawn_reason
          FROM sessions WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(conn)
+    .fetch_optional(db.pool())
     .await?)
 }
 
@@ -975,22 +970,11 @@ async fn existing(
     id: &str,
     normalised: &SessionInput,
 ) -> AppResult<Option<Session>> {
-    match stored(db, id).await? {
-        Some(s) => Ok(Some(resent(db, actor, id, s, normalised).await?)),
-        None => Ok(None),
-    }
-}
-
-/// The answer to a body sent again under the id of the stored session `s`.
-async fn resent(
-    db: &Db,
-    actor: &Actor,
-    id: &str,
-    s: Stored,
-    normalised: &SessionInput,
-) -> AppResult<Session> {
+    let Some(s) = stored(db, id).await? else {
+        return Ok(None);
+    };
     if scoring::same_body(&s.create_sha256, normalised)? && actor.can_read_org(s.organisation_id) {
-        return load(db, id).await;
+        return Ok(Some(load(db, id).await?));
     }
     Err(AppError::Conflict(format!(
         "a different session was already submitted under id {id}; nothing was changed (use a new id for a new session, or PUT /api/v1/sessions/{id} to correct it)"
