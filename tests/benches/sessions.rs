@@ -22,7 +22,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use mentortrack::db::Db;
+use mentortrack::db::{Db, WriterStats};
 use mentortrack::domain::scoring;
 use mentortrack::domain::sessions::{self, SessionInput};
 use mentortrack_tests::bench::{
@@ -67,8 +67,9 @@ struct Phase {
     latencies_us: Vec<u64>,
     errors: usize,
     peak_rss_kib: u64,
-    /// SQLite: how long the actions of this phase held the single writer, in all.
-    writer_held: Option<(u64, Duration)>,
+    /// SQLite: what the single writer did during this phase (all repetitions', once
+    /// summarised).
+    writer: Option<WriterStats>,
     /// CPU time by thread name over the phase, and the sessions it was spent on (all
     /// repetitions', once summarised).
     cpu: Vec<(String, CpuTime)>,
@@ -78,13 +79,6 @@ struct Phase {
 impl Phase {
     fn per_second(&self) -> f64 {
         self.sessions as f64 / self.elapsed.as_secs_f64()
-    }
-
-    /// Mean time one action held SQLite's writer, in µs.
-    fn writer_us(&self) -> Option<f64> {
-        self.writer_held
-            .filter(|(n, _)| *n > 0)
-            .map(|(n, held)| held.as_secs_f64() * 1e6 / n as f64)
     }
 }
 
@@ -99,8 +93,8 @@ fn main() {
     } else {
         Settings {
             warmup: Duration::from_secs(2),
-            block: Duration::from_secs(8),
-            reps: 3,
+            block: Duration::from_secs(6),
+            reps: 5,
         }
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -122,8 +116,10 @@ async fn run(settings: Settings) {
         "{} concurrent clients, each posting sessions back to back: {MENTEES} mentees, \
          each observed on the AMTSL drill (15 items) and scored by its plugin. {} repetitions; \
          in each, a {}-second block of the baseline then one of the API (after {} s of warm-up \
-         each). Throughput is the median repetition's; latencies are over every request of \
-         the path.\n",
+         each). Throughput is the median repetition's. The ratio is the median of the \
+         repetitions' own (each API block over the baseline block just before it, so that the \
+         machine's drift between repetitions cancels), with their range. Latencies are over \
+         every request of the path.\n",
         clients(),
         settings.reps,
         settings.block.as_secs(),
@@ -136,9 +132,9 @@ async fn run(settings: Settings) {
         println!("PostgreSQL skipped: set MENTORTRACK_TEST_POSTGRES_URL (tests/run.sh does).\n");
     }
     println!(
-        "| engine | path | sessions/s | ratio to baseline | p50 ms | p99 ms | max ms | requests | errors | peak RSS MiB | writer held µs/session |"
+        "| engine | path | sessions/s | ratio to baseline (range) | p50 ms | p99 ms | max ms | requests | errors | peak RSS MiB |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for engine in engines {
         bench_engine(engine, &settings).await;
     }
@@ -184,31 +180,53 @@ async fn bench_engine(engine: Engine, settings: &Settings) {
     };
     let baseline = summarise(&bare_reps);
     let api = summarise(&api_reps);
+    let ratio = paired_ratio(&bare_reps, &api_reps).map(|(median, low, high)| {
+        format!(
+            "{:.0} % ({:.0}–{:.0})",
+            median * 100.0,
+            low * 100.0,
+            high * 100.0
+        )
+    });
     for (path, p, ratio) in [
         ("baseline: bare insert", &baseline, None),
-        (
-            "API: auth + checks + scoring + audit",
-            &api,
-            Some(api.per_second() / baseline.per_second()).filter(|r| r.is_finite() && *r > 0.0),
-        ),
+        ("API: auth + checks + scoring + audit", &api, ratio),
     ] {
         if p.sessions == 0 {
             continue; // not loaded (MENTORTRACK_BENCH_ONLY)
         }
         println!(
-            "| {name} | {path} | {:.0} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {:.0} | {} |",
+            "| {name} | {path} | {:.0} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {:.0} |",
             p.per_second(),
-            ratio
-                .map(|r| format!("{:.0} %", r * 100.0))
-                .unwrap_or("—".into()),
+            ratio.unwrap_or("—".into()),
             ms(&p.latencies_us, 0.50),
             ms(&p.latencies_us, 0.99),
             ms(&p.latencies_us, 1.0),
             p.latencies_us.len(),
             p.errors,
             p.peak_rss_kib as f64 / 1024.0,
-            p.writer_us().map_or("—".into(), |us| format!("{us:.0}")),
         );
+    }
+    if baseline.writer.is_some() || api.writer.is_some() {
+        println!(
+            "\nSQLite's single writer, mean per session: queued for it, holding it (first \
+             statement to RELEASE), then waiting for the group's COMMIT (µs); and sessions per \
+             COMMIT:\n\n| path | queued | held | waiting for commit | sessions per commit |\n\
+             |---|---:|---:|---:|---:|"
+        );
+        for (path, p) in [("baseline", &baseline), ("API", &api)] {
+            let Some(w) = p.writer.filter(|w| w.actions > 0) else {
+                continue;
+            };
+            let per = |d: Duration| d.as_secs_f64() * 1e6 / w.actions as f64;
+            println!(
+                "| {path} | {:.0} | {:.0} | {:.0} | {:.1} |",
+                per(w.queued),
+                per(w.held),
+                per(w.committing),
+                w.actions as f64 / w.commits.max(1) as f64
+            );
+        }
     }
     println!(
         "\nCPU per session by thread ({name}; ran = on a CPU, waited = runnable but queued for \
@@ -254,10 +272,7 @@ fn summarise(reps: &[Phase]) -> Phase {
         latencies_us: latencies,
         errors: reps.iter().map(|p| p.errors).sum(),
         peak_rss_kib: reps.iter().map(|p| p.peak_rss_kib).max().unwrap_or(0),
-        writer_held: reps
-            .iter()
-            .filter_map(|p| p.writer_held)
-            .reduce(|a, b| (a.0 + b.0, a.1 + b.1)),
+        writer: reps.iter().filter_map(|p| p.writer).reduce(|a, b| a + b),
         cpu: reps.iter().fold(Vec::new(), |mut sum, p| {
             for (name, t) in &p.cpu {
                 match sum.iter_mut().find(|(n, _)| n == name) {
@@ -269,6 +284,20 @@ fn summarise(reps: &[Phase]) -> Phase {
         }),
         cpu_sessions: reps.iter().map(|p| p.sessions).sum(),
     }
+}
+
+/// The median of the repetitions' own ratios (API over the baseline just before it), and
+/// the lowest and highest.
+fn paired_ratio(baseline: &[Phase], api: &[Phase]) -> Option<(f64, f64, f64)> {
+    let mut ratios: Vec<f64> = baseline
+        .iter()
+        .zip(api)
+        .map(|(b, a)| a.per_second() / b.per_second())
+        .filter(|r| r.is_finite() && *r > 0.0)
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let median = *ratios.get(ratios.len() / 2)?;
+    Some((median, ratios[0], ratios[ratios.len() - 1]))
 }
 
 /// The `q` quantile of sorted latencies in µs, in ms.
@@ -286,7 +315,7 @@ async fn load(
     duration: Duration,
 ) -> Phase {
     reset_peak_rss();
-    let held_before = db.writer_held();
+    let writer_before = db.writer_stats();
     let threads_before = ThreadTimes::now();
     let start = Instant::now();
     let deadline = start + duration;
@@ -341,10 +370,10 @@ async fn load(
     phase.elapsed = start.elapsed();
     phase.cpu = ThreadTimes::now().since(&threads_before);
     phase.cpu_sessions = phase.sessions;
-    phase.writer_held = db
-        .writer_held()
-        .zip(held_before)
-        .map(|(after, before)| (after.0 - before.0, after.1.saturating_sub(before.1)));
+    phase.writer = db
+        .writer_stats()
+        .zip(writer_before)
+        .map(|(after, before)| after - before);
     phase.latencies_us.sort_unstable();
     phase.peak_rss_kib = peak_rss_kib();
     phase

@@ -39,12 +39,16 @@ pub struct Writer {
     pool: AnyPool,
     /// Actions queued for the writer (not yet holding it).
     waiting: AtomicUsize,
-    /// COMMITs issued, for telling in tests that groups do form.
-    commits: AtomicUsize,
+    /// COMMITs issued: how large groups are.
+    commits: AtomicU64,
     /// Actions that held the writer, and for how long in all: the writer is the one thing
     /// all writes queue for, so the time each holds it bounds the server's write rate.
     actions: AtomicU64,
     held_ns: AtomicU64,
+    /// How long actions queued for the writer, and waited after their RELEASE for the
+    /// group's COMMIT, in all: with `held_ns`, where a write's time goes.
+    queued_ns: AtomicU64,
+    committing_ns: AtomicU64,
     state: Arc<Mutex<State>>,
 }
 
@@ -69,14 +73,17 @@ impl Writer {
         Writer {
             pool,
             waiting: AtomicUsize::new(0),
-            commits: AtomicUsize::new(0),
+            commits: AtomicU64::new(0),
             actions: AtomicU64::new(0),
             held_ns: AtomicU64::new(0),
+            queued_ns: AtomicU64::new(0),
+            committing_ns: AtomicU64::new(0),
             state: Arc::new(Mutex::new(State::default())),
         }
     }
 
     pub async fn begin(self: &Arc<Self>) -> Result<Tx, sqlx::Error> {
+        let queued_at = Instant::now();
         let mut guard = {
             // Counted while queued, uncounted even if the caller gives up (a client that
             // disconnects drops its request's future here).
@@ -84,6 +91,7 @@ impl Writer {
             Arc::clone(&self.state).lock_owned().await
         };
         let since = Instant::now();
+        add_since(&self.queued_ns, queued_at);
         let started = async {
             if guard.dirty {
                 undo_savepoint(&mut guard).await;
@@ -130,16 +138,19 @@ impl Writer {
 
     fn held(&self, since: Instant) {
         self.actions.fetch_add(1, Ordering::Relaxed);
-        let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.held_ns.fetch_add(ns, Ordering::Relaxed);
+        add_since(&self.held_ns, since);
     }
 
-    /// How many actions have held the writer and for how long in all.
-    pub fn held_so_far(&self) -> (u64, Duration) {
-        (
-            self.actions.load(Ordering::Relaxed),
-            Duration::from_nanos(self.held_ns.load(Ordering::Relaxed)),
-        )
+    /// What the writer has done so far.
+    pub fn stats(&self) -> WriterStats {
+        let time = |ns: &AtomicU64| Duration::from_nanos(ns.load(Ordering::Relaxed));
+        WriterStats {
+            actions: self.actions.load(Ordering::Relaxed),
+            commits: self.commits.load(Ordering::Relaxed),
+            queued: time(&self.queued_ns),
+            held: time(&self.held_ns),
+            committing: time(&self.committing_ns),
+        }
     }
 
     /// Commits whatever the group holds, whoever is waiting: called by an action whose
@@ -198,6 +209,56 @@ impl Writer {
             Err(e) => abandon_group(state, &e.to_string()).await,
         }
     }
+}
+
+/// The writer's counters since it started, each time a sum over actions; subtract two to
+/// see a stretch of load, add stretches to pool them (the sessions benchmark does both).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Actions that held the writer.
+    pub actions: u64,
+    /// COMMITs issued: `actions / commits` is the mean group.
+    pub commits: u64,
+    /// Queued for the writer.
+    pub queued: Duration,
+    /// Holding it, from its first statement to its RELEASE (or rollback).
+    pub held: Duration,
+    /// After letting go of it, waiting for the group's COMMIT (which an action that issues
+    /// it itself spends holding the writer).
+    pub committing: Duration,
+}
+
+impl std::ops::Sub for WriterStats {
+    type Output = WriterStats;
+
+    fn sub(self, earlier: WriterStats) -> WriterStats {
+        WriterStats {
+            actions: self.actions.saturating_sub(earlier.actions),
+            commits: self.commits.saturating_sub(earlier.commits),
+            queued: self.queued.saturating_sub(earlier.queued),
+            held: self.held.saturating_sub(earlier.held),
+            committing: self.committing.saturating_sub(earlier.committing),
+        }
+    }
+}
+
+impl std::ops::Add for WriterStats {
+    type Output = WriterStats;
+
+    fn add(self, other: WriterStats) -> WriterStats {
+        WriterStats {
+            actions: self.actions + other.actions,
+            commits: self.commits + other.commits,
+            queued: self.queued + other.queued,
+            held: self.held + other.held,
+            committing: self.committing + other.committing,
+        }
+    }
+}
+
+fn add_since(sum: &AtomicU64, since: Instant) {
+    let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    sum.fetch_add(ns, Ordering::Relaxed);
 }
 
 /// Rolls the outer transaction back and fails every action waiting for it.
@@ -349,10 +410,14 @@ impl Tx {
                 }
                 drop(guard);
                 writer.held(since);
+                let released_at = Instant::now();
                 let mut acked = acked;
                 loop {
                     match tokio::time::timeout(MAX_DELAY * 4, &mut acked).await {
-                        Ok(Ok(Ok(()))) => return Ok(()),
+                        Ok(Ok(Ok(()))) => {
+                            add_since(&writer.committing_ns, released_at);
+                            return Ok(());
+                        }
                         Ok(Ok(Err(why))) => {
                             return Err(sqlx::Error::Protocol(format!(
                                 "the commit of this change failed: {why}"
@@ -425,7 +490,7 @@ impl DerefMut for Tx {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::Ordering;
+    use std::time::Duration;
 
     use super::super::Db;
 
@@ -495,11 +560,18 @@ mod tests {
         drop(db.begin().await.unwrap());
         assert_eq!(count(&db).await, 100);
         // The point of it all: fewer COMMITs (fsyncs) than committed actions.
-        let commits = db.group.as_ref().unwrap().commits.load(Ordering::Relaxed);
+        let stats = db.writer_stats().unwrap();
         assert!(
-            commits < 100,
-            "{commits} commits for 100 actions: no group formed"
+            stats.commits < 100,
+            "{} commits for 100 actions: no group formed",
+            stats.commits
         );
+        // Every action that took the writer is counted once, committed or not (the last one
+        // is the idle check above), and the committed ones waited for their COMMIT.
+        assert_eq!(stats.actions, 201, "{stats:?}");
+        assert!(stats.held > Duration::ZERO && stats.committing > Duration::ZERO);
+        let later = db.writer_stats().unwrap();
+        assert_eq!(later - stats, super::WriterStats::default());
         let odd: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM t WHERE CAST(SUBSTR(v, 5) AS INTEGER) % 4 IN (1, 2)",
         )

@@ -13,7 +13,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
-pub use group_commit::Tx;
+pub use group_commit::{Tx, WriterStats};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
@@ -142,10 +142,11 @@ impl Db {
         }
     }
 
-    /// On SQLite, how many actions have held the single writer and for how long in all
-    /// (`None` on PostgreSQL, whose writers do not queue behind one connection).
-    pub fn writer_held(&self) -> Option<(u64, std::time::Duration)> {
-        self.group.as_ref().map(|w| w.held_so_far())
+    /// On SQLite, what the single writer has done so far: actions, commits, and how long
+    /// actions queued for it, held it and waited for their group's commit (`None` on
+    /// PostgreSQL, whose writers do not queue behind one connection).
+    pub fn writer_stats(&self) -> Option<WriterStats> {
+        self.group.as_ref().map(|w| w.stats())
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
